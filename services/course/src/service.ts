@@ -1,0 +1,17 @@
+import { buildService, counter, mount, packageVersion, type BuiltService, type ServiceSettings } from '@courseops/kit';
+import { courseRoutes } from './routes.js';
+import { schema } from './schema.js';
+
+export const migrationsFolder = new URL('../drizzle', import.meta.url).pathname;
+
+/** The course service: CRUD courses (API.md "Course service"). */
+export function createCourseService(settings: ServiceSettings): Promise<BuiltService> {
+  const version = packageVersion(new URL('../package.json', import.meta.url));
+  return buildService({ name: 'course', version, schema, migrationsFolder }, settings, ({ database, metrics }) => {
+    const counters = {
+      created: counter(metrics, 'courses_created_total', 'Courses created.'),
+      deleted: counter(metrics, 'courses_deleted_total', 'Courses deleted.'),
+    };
+    return { routes: (app) => mount(app, '/api/courses', courseRoutes(database, counters)) };
+  });
+}

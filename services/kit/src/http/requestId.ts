@@ -1,0 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { requestContext } from '../context.js';
+
+export const requestIdHeader = 'X-Request-Id';
+const validRequestId = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Keeps a well-formed incoming X-Request-Id, else makes one; echoes it and runs the request in its context. */
+export const requestId: RequestHandler = (req, res, next) => {
+  const incoming = req.get(requestIdHeader);
+  const id = incoming && validRequestId.test(incoming) ? incoming : randomUUID();
+  res.setHeader(requestIdHeader, id);
+  requestContext.run({ requestId: id }, next);
+};

@@ -1,0 +1,24 @@
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startTemporaryPostgres } from './postgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgresUrl: string;
+  }
+}
+
+/**
+ * One real PostgreSQL server for the whole run (TEST_DATABASE_URL to use one of your own);
+ * each test file creates its own database on it.
+ */
+export default async function setup(project: TestProject) {
+  if (process.env.TEST_DATABASE_URL) {
+    project.provide('postgresUrl', process.env.TEST_DATABASE_URL);
+    return;
+  }
+  const port = Number(process.env.TEST_POSTGRES_PORT ?? 54329);
+  const server = await startTemporaryPostgres(port);
+  project.provide('postgresUrl', server.url);
+  return () => server.stop();
+}
