@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['services/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
+    include: ['services/*/test/**/*.test.ts', 'cdk8s/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
     globalSetup: ['./services/kit/src/testing/globalSetup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,9 +1,10 @@
+import { testFetch } from '@courseops/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drivers, json, startCourse, type RunningCourse } from './harness.js';
 
 describe.each(drivers)('course API on %s', (driver) => {
   let course: RunningCourse;
-  const call = (path: string, init: RequestInit = {}) => fetch(`${course.url}${path}`, init);
+  const call = (path: string, init: RequestInit = {}) => testFetch(`${course.url}${path}`, init);
 
   beforeAll(async () => {
     course = await startCourse(driver);

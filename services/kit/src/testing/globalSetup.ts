@@ -1,5 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { freeLoopbackPort } from './http.js';
 import { startTemporaryPostgres } from './postgres.js';
 
 declare module 'vitest' {
@@ -17,8 +18,7 @@ export default async function setup(project: TestProject) {
     project.provide('postgresUrl', process.env.TEST_DATABASE_URL);
     return;
   }
-  const port = Number(process.env.TEST_POSTGRES_PORT ?? 54329);
-  const server = await startTemporaryPostgres(port);
+  const server = await startTemporaryPostgres(await freeLoopbackPort());
   project.provide('postgresUrl', server.url);
   return () => server.stop();
 }

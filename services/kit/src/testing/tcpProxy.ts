@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { freeLoopbackPort } from './http.js';
 
 /**
  * A TCP proxy on loopback that a test can cut and restore: the real network failure a service sees when
@@ -14,11 +15,7 @@ export class TcpProxy {
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
-    const probe = net.createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
-    const proxy = new TcpProxy(target, port);
+    const proxy = new TcpProxy(target, await freeLoopbackPort());
     await proxy.restore();
     return proxy;
   }
