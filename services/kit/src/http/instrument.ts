@@ -52,7 +52,8 @@ export function instrument(metrics: Metrics, logger: Logger): RequestHandler {
         'event.duration': Number(durationNs),
         'event.kind': 'event',
         'event.category': ['web'],
-        'client.ip': req.ip,
+        // IPv4 clients on a dual-stack socket show as ::ffff:a.b.c.d; log the plain address Kibana groups by.
+        'client.ip': req.ip?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ''),
         'user_agent.original': req.get('user-agent'),
         'http.route': labels.route,
       });
