@@ -45,7 +45,8 @@ export async function startTemporaryPostgres(port: number): Promise<TemporaryPos
     '-D', join(dir, 'data'), '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off', '-c', 'max_connections=300', '-c', 'shared_buffers=128MB',
   ]);
-  const server: ChildProcess = spawn(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: `runuser` does not pass signals on, so stop() signals the whole group.
+  const server: ChildProcess = spawn(cmd, [...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let log = '';
   server.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const url = `postgres://courseops:${password}@127.0.0.1:${port}/postgres`;
@@ -67,7 +68,7 @@ export async function startTemporaryPostgres(port: number): Promise<TemporaryPos
     stop: async () => {
       if (server.exitCode === null) {
         const exited = new Promise((r) => server.once('exit', r));
-        server.kill('SIGINT'); // fast shutdown
+        process.kill(-server.pid!, 'SIGINT'); // PostgreSQL's fast shutdown
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,72 @@
+import { App, Chart } from 'cdk8s';
+import { defaultConfig, type PlatformConfig } from './config.js';
+import { hostsFor, type Hosts } from './hosts.js';
+import { platformReleases, type HelmRelease } from './helm/releases.js';
+import { databaseMixin } from './data/postgresql.js';
+import { clusterUrl, Microservice } from './microservice/microservice.js';
+import type { ServiceMixin } from './microservice/mixin.js';
+import { monitoringMixin } from './microservice/monitoring.js';
+import { ns } from './namespaces.js';
+import { NamespacesChart } from './platform/namespaces.js';
+import { UiIngressesChart } from './platform/ui-ingresses.js';
+import { SecretRegistry, type SecretSpec } from './secrets.js';
+import { services as declaredServices, status, type ServiceDecl } from './services.js';
+import { TlsChart } from './tls/ca.js';
+
+/** The mixins every service gets, in order; a declaration's own `mixins` run after these. */
+export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin()];
+
+export interface Platform {
+  readonly app: App;
+  /** cdk8s Charts in apply order: each becomes dist/manifests/<NN>-<name>.yaml. */
+  readonly charts: readonly { readonly file: string; readonly chart: Chart }[];
+  readonly releases: readonly HelmRelease[];
+  readonly secrets: readonly SecretSpec[];
+  readonly hosts: Hosts;
+  readonly config: PlatformConfig;
+}
+
+export interface BuildOptions {
+  readonly config?: PlatformConfig;
+  readonly services?: readonly ServiceDecl[];
+  /** kind nodes, for DaemonSet pods in the resource budget (kind-config.yaml: one control-plane node). */
+  readonly nodes?: number;
+}
+
+/** Builds the whole platform in memory (no file is written): used by main.ts, the tests and the benchmark. */
+export function buildPlatform(options: BuildOptions = {}): Platform {
+  const config = options.config ?? defaultConfig;
+  const services = options.services ?? declaredServices;
+  const hosts = hostsFor(config.domain);
+  const secrets = new SecretRegistry();
+  const app = new App({ outdir: 'dist/manifests' });
+  const charts: { file: string; chart: Chart }[] = [];
+  const add = (name: string, chart: Chart) => charts.push({ file: `${String(charts.length).padStart(2, '0')}-${name}.yaml`, chart });
+
+  add('namespaces', new NamespacesChart(app, 'namespaces'));
+  add('tls', new TlsChart(app, 'tls'));
+  for (const decl of services) {
+    const chart = new Chart(app, decl.name, { namespace: ns.apps.name });
+    new Microservice(chart, 'Service', {
+      decl,
+      all: services,
+      namespace: ns.apps.name,
+      config,
+      hosts,
+      secrets,
+      mixins: [...defaultMixins(), ...(decl.mixins ?? [])],
+    });
+    add(decl.name, chart);
+  }
+  add('ui-ingresses', new UiIngressesChart(app, 'ui-ingresses', { hosts }));
+
+  const statusDecl = services.find((s) => s.name === status.name) ?? status;
+  const releases = platformReleases({
+    config,
+    hosts,
+    secrets,
+    nodes: options.nodes ?? 1,
+    statusWebhookUrl: `${clusterUrl(statusDecl, ns.apps.name)}/api/alerts`,
+  });
+  return { app, charts, releases, secrets: secrets.list(), hosts, config };
+}

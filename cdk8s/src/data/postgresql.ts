@@ -1,0 +1,203 @@
+import { Construct } from 'constructs';
+import * as k8s from '../k8s.js';
+import { appLabels, selectorLabels } from '../labels.js';
+import { peers } from '../networking/peers.js';
+import { AllowPolicy, type PolicyRule } from '../networking/policies.js';
+import { hardenPodSpec } from '../security/hardening.js';
+import type { SecretRegistry } from '../secrets.js';
+import type { ServiceMixin } from '../microservice/mixin.js';
+import { Scrape } from '../microservice/monitoring.js';
+
+/** Same major as PGlite in the tests (PostgreSQL 18). */
+export const POSTGRES_IMAGE = 'docker.io/library/postgres:18.1';
+export const POSTGRES_EXPORTER_IMAGE = 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1';
+/** uid/gid of the `postgres` user in the Debian-based official image. */
+export const POSTGRES_RUN_AS = { uid: 999, gid: 999 } as const;
+export const POSTGRES_PORT = 5432;
+export const EXPORTER_PORT = 9187;
+
+export const postgresResources = {
+  postgres: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+  exporter: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+} as const;
+
+export interface PostgreSqlProps {
+  /** The owning service: database, user and object names derive from it. */
+  readonly owner: string;
+  readonly namespace: string;
+  readonly storage: string;
+  /** Pods allowed to connect (the owning service). */
+  readonly clients: Readonly<Record<string, string>>;
+  readonly secrets: SecretRegistry;
+}
+
+const q = (v: string) => k8s.Quantity.fromString(v);
+const res = (r: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }): k8s.ResourceRequirements => ({
+  requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory) },
+  limits: { cpu: q(r.limits.cpu), memory: q(r.limits.memory) },
+});
+
+/**
+ * One PostgreSQL for one service: a single-replica StatefulSet with a PersistentVolumeClaim, a
+ * password Secret generated at deploy time (dist/secrets.json: never in git or dist/), a
+ * postgres-exporter sidecar and its ServiceMonitor, and a NetworkPolicy that admits only the owning
+ * service (5432) and Prometheus (9187).
+ */
+export class PostgreSql extends Construct {
+  readonly name: string;
+  readonly secretName: string;
+  readonly host: string;
+
+  constructor(scope: Construct, id: string, props: PostgreSqlProps) {
+    super(scope, id);
+    const name = `${props.owner}-postgresql`;
+    this.name = name;
+    this.secretName = name;
+    this.host = `${name}.${props.namespace}.svc.cluster.local`;
+    const selector = selectorLabels({ name: 'postgresql', instance: name });
+    const labels = { ...appLabels({ name: 'postgresql', instance: name, component: 'database', version: '18' }), 'courseops.dev/owner': props.owner };
+    const namespace = props.namespace;
+
+    props.secrets.add({ namespace, name, keys: [{ key: 'password', generate: 'password' }], labels });
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name, namespace, labels }, automountServiceAccountToken: false });
+
+    // Headless: governs the StatefulSet and resolves to the single pod; the exporter port is scraped.
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name, namespace, labels },
+      spec: {
+        clusterIp: 'None',
+        selector,
+        ports: [
+          { name: 'postgresql', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgresql'), protocol: 'TCP' },
+          { name: 'metrics', port: EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
+        ],
+      },
+    });
+
+    const password: k8s.EnvVar = { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'password' } } };
+    const isReady = ['pg_isready', '-h', '127.0.0.1', '-p', String(POSTGRES_PORT), '-U', props.owner, '-d', props.owner];
+    const podSpec = hardenPodSpec(
+      {
+        serviceAccountName: name,
+        terminationGracePeriodSeconds: 60,
+        containers: [
+          {
+            name: 'postgresql',
+            image: POSTGRES_IMAGE,
+            imagePullPolicy: 'IfNotPresent',
+            ports: [{ name: 'postgresql', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
+            env: [
+              { name: 'POSTGRES_USER', value: props.owner },
+              { name: 'POSTGRES_DB', value: props.owner },
+              password,
+              { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+            ],
+            resources: res(postgresResources.postgres),
+            startupProbe: { exec: { command: isReady }, periodSeconds: 2, failureThreshold: 60, timeoutSeconds: 2 },
+            livenessProbe: { exec: { command: isReady }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
+            readinessProbe: { exec: { command: isReady }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
+            volumeMounts: [
+              { name: 'data', mountPath: '/var/lib/postgresql/data' },
+              { name: 'run', mountPath: '/var/run/postgresql' },
+              { name: 'tmp', mountPath: '/tmp' },
+            ],
+          },
+          {
+            name: 'exporter',
+            image: POSTGRES_EXPORTER_IMAGE,
+            imagePullPolicy: 'IfNotPresent',
+            ports: [{ name: 'metrics', containerPort: EXPORTER_PORT, protocol: 'TCP' }],
+            env: [
+              { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${POSTGRES_PORT}/${props.owner}?sslmode=disable` },
+              { name: 'DATA_SOURCE_USER', value: props.owner },
+              { name: 'DATA_SOURCE_PASS', valueFrom: { secretKeyRef: { name, key: 'password' } } },
+            ],
+            resources: res(postgresResources.exporter),
+            livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 5 },
+            readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 5 },
+          },
+        ],
+        volumes: [
+          { name: 'run', emptyDir: { sizeLimit: q('16Mi') } },
+          { name: 'tmp', emptyDir: { sizeLimit: q('64Mi') } },
+        ],
+      },
+      POSTGRES_RUN_AS,
+    );
+    new k8s.KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name, namespace, labels },
+      spec: {
+        serviceName: name,
+        replicas: 1,
+        selector: { matchLabels: selector },
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
+        template: { metadata: { labels }, spec: podSpec },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: q(props.storage) } } },
+          },
+        ],
+      },
+    });
+
+    new Scrape(this, 'ServiceMonitor', {
+      name,
+      namespace,
+      labels,
+      serviceSelector: selector,
+      port: 'metrics',
+      jobName: name,
+      interval: '30s',
+    });
+
+    const ingress: PolicyRule[] = [
+      { peers: [{ namespace, podLabels: props.clients }], ports: [POSTGRES_PORT], why: `${props.owner} uses its database` },
+      { peers: [peers.prometheus], ports: [EXPORTER_PORT], why: 'Prometheus scrapes postgres-exporter' },
+    ];
+    new AllowPolicy(this, 'Policy', { namespace, name, podLabels: selector, labels, ingress });
+  }
+
+}
+
+/**
+ * The service's own database (declared with `database` in services.ts): DATABASE_URL is assembled from
+ * the generated password with Kubernetes' $(VAR) expansion, so the password never appears in a manifest.
+ */
+export const databaseMixin = (): ServiceMixin => {
+  const dbName = (owner: string) => `${owner}-postgresql`;
+  return {
+    name: 'database',
+    contribute(ctx) {
+      if (!ctx.decl.database) return {};
+      const name = dbName(ctx.decl.name);
+      const host = `${name}.${ctx.namespace}.svc.cluster.local`;
+      return {
+        env: [
+          { name: 'DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'password' } } },
+          { name: 'DATABASE_URL', value: `postgres://${ctx.decl.name}:$(DATABASE_PASSWORD)@${host}:${POSTGRES_PORT}/${ctx.decl.name}` },
+        ],
+        egress: [
+          {
+            peers: [{ namespace: ctx.namespace, podLabels: selectorLabels({ name: 'postgresql', instance: name }) }],
+            ports: [POSTGRES_PORT],
+            why: `uses its database ${name}`,
+          },
+        ],
+      };
+    },
+    apply(ctx) {
+      if (!ctx.decl.database) return;
+      new PostgreSql(ctx.scope, 'PostgreSql', {
+        owner: ctx.decl.name,
+        namespace: ctx.namespace,
+        storage: ctx.decl.database.storage,
+        clients: ctx.selector,
+        secrets: ctx.secrets,
+      });
+    },
+  };
+};

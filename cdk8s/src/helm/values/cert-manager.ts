@@ -1,0 +1,36 @@
+import { ns } from '../../namespaces.js';
+import { resources, sumRequests, type Footprint, type Resources } from '../types.js';
+
+/** cert-manager chart values (the parts set here). Its pods are already restricted-compliant by default. */
+export interface CertManagerValues {
+  readonly crds: { readonly enabled: boolean; readonly keep: boolean };
+  readonly global: { readonly leaderElection: { readonly namespace: string } };
+  readonly replicaCount: number;
+  readonly resources: Resources;
+  readonly prometheus: { readonly enabled: boolean; readonly servicemonitor: { readonly enabled: boolean; readonly interval: string } };
+  readonly webhook: { readonly replicaCount: number; readonly resources: Resources };
+  readonly cainjector: { readonly replicaCount: number; readonly resources: Resources };
+  readonly startupapicheck: { readonly resources: Resources };
+}
+
+const controller = resources('10m', '64Mi', '256Mi');
+const small = resources('10m', '32Mi', '128Mi');
+
+export function certManagerValues(): CertManagerValues {
+  return {
+    crds: { enabled: true, keep: true },
+    global: { leaderElection: { namespace: ns.certManager.name } },
+    replicaCount: 1,
+    resources: controller,
+    prometheus: { enabled: true, servicemonitor: { enabled: true, interval: '60s' } },
+    webhook: { replicaCount: 1, resources: small },
+    cainjector: { replicaCount: 1, resources: controller },
+    startupapicheck: { resources: small },
+  };
+}
+
+export const certManagerFootprint: Footprint[] = [
+  { component: 'controller', replicas: 1, requests: controller.requests },
+  { component: 'webhook', replicas: 1, requests: small.requests },
+  { component: 'cainjector', replicas: 1, requests: sumRequests(controller.requests) },
+];

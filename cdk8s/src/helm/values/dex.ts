@@ -1,0 +1,92 @@
+import type { Hosts } from '../../hosts.js';
+import { envFromSecret, resources, restrictedContainer, restrictedPod, type ContainerSecurity, type EnvVarFromSecret, type Footprint, type PodSecurity, type Resources } from '../types.js';
+
+export const DEX_CLIENTS_SECRET = 'dex-clients';
+export const DEX_USERS_SECRET = 'dex-static-users';
+export const dexService = { name: 'dex', port: 5556 } as const;
+
+/** Groups Dex puts in the `groups` claim; Grafana roles and oauth2-proxy access follow them. */
+export const groups = { admins: 'courseops-admins', viewers: 'courseops-viewers' } as const;
+
+/** The static users: passwords are generated at deploy time, Dex reads their bcrypt hashes from env. */
+export const staticUsers = [
+  { username: 'admin', userID: '6f0d1a57-5f5a-4b8e-9d0c-1c0f4b9a2a01', groups: [groups.admins], secretKey: 'admin' },
+  { username: 'viewer', userID: '0b7e3c1e-2d44-4a55-8f8e-6a4c2e9b3b02', groups: [groups.viewers], secretKey: 'viewer' },
+] as const;
+
+/** Dex's configuration file (config.yaml, rendered by the chart into a Secret: no secret is written in it). */
+export interface DexConfig {
+  readonly issuer: string;
+  readonly storage: { readonly type: 'memory' };
+  readonly web: { readonly http: string };
+  readonly telemetry: { readonly http: string };
+  readonly oauth2: { readonly skipApprovalScreen: boolean; readonly responseTypes: readonly string[] };
+  readonly enablePasswordDB: boolean;
+  readonly staticPasswords: readonly {
+    readonly email: string;
+    readonly username: string;
+    readonly userID: string;
+    readonly hashFromEnv: string;
+    readonly groups: readonly string[];
+  }[];
+  readonly staticClients: readonly { readonly id: string; readonly name: string; readonly secretEnv: string; readonly redirectURIs: readonly string[] }[];
+}
+
+export interface DexValues {
+  readonly replicaCount: number;
+  readonly image: { readonly tag: string };
+  readonly config: DexConfig;
+  readonly envVars: readonly EnvVarFromSecret[];
+  readonly resources: Resources;
+  readonly podSecurityContext: PodSecurity;
+  readonly securityContext: ContainerSecurity;
+  readonly ingress: { readonly enabled: boolean };
+  readonly serviceMonitor: { readonly enabled: boolean };
+}
+
+const dexResources = resources('20m', '48Mi', '128Mi');
+const envName = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
+export function dexValues(h: Hosts): DexValues {
+  return {
+    replicaCount: 1,
+    // Groups on static users need Dex v2.45 or later (see ../shared/DESIGN.md).
+    image: { tag: 'v2.45.0' },
+    config: {
+      issuer: `https://${h.dex}`,
+      storage: { type: 'memory' },
+      web: { http: '0.0.0.0:5556' },
+      telemetry: { http: '0.0.0.0:5558' },
+      oauth2: { skipApprovalScreen: true, responseTypes: ['code'] },
+      enablePasswordDB: true,
+      staticPasswords: staticUsers.map((u) => ({
+        email: `${u.username}@${h.dex.replace(/^dex\./, '')}`,
+        username: u.username,
+        userID: u.userID,
+        hashFromEnv: `DEX_${envName(u.secretKey)}_PASSWORD_HASH`,
+        groups: [...u.groups],
+      })),
+      staticClients: [
+        { id: 'grafana', name: 'Grafana', secretEnv: 'DEX_GRAFANA_CLIENT_SECRET', redirectURIs: [`https://${h.grafana}/login/generic_oauth`] },
+        {
+          id: 'oauth2-proxy',
+          name: 'courseops operator UIs',
+          secretEnv: 'DEX_OAUTH2_PROXY_CLIENT_SECRET',
+          redirectURIs: [h.prometheus, h.alertmanager, h.rollouts].map((host) => `https://${host}/oauth2/callback`),
+        },
+      ],
+    },
+    envVars: [
+      ...staticUsers.map((u) => envFromSecret(`DEX_${envName(u.secretKey)}_PASSWORD_HASH`, DEX_USERS_SECRET, `${u.secretKey}-password-hash`)),
+      envFromSecret('DEX_GRAFANA_CLIENT_SECRET', DEX_CLIENTS_SECRET, 'grafana'),
+      envFromSecret('DEX_OAUTH2_PROXY_CLIENT_SECRET', DEX_CLIENTS_SECRET, 'oauth2-proxy'),
+    ],
+    resources: dexResources,
+    podSecurityContext: restrictedPod(1001),
+    securityContext: restrictedContainer,
+    ingress: { enabled: false },
+    serviceMonitor: { enabled: true },
+  };
+}
+
+export const dexFootprint: Footprint[] = [{ component: 'dex', replicas: 1, requests: dexResources.requests }];

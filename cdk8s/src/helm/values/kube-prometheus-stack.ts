@@ -1,0 +1,241 @@
+import type { Hosts } from '../../hosts.js';
+import { ns } from '../../namespaces.js';
+import { resources, sumRequests, type Footprint, type Resources } from '../types.js';
+
+/** Names shared with the rest of the app (Ingress backends, secrets, NetworkPolicy peers). */
+export const KPS_RELEASE = 'kube-prometheus-stack';
+export const kpsServices = {
+  prometheus: { name: `${KPS_RELEASE}-prometheus`, port: 9090 },
+  alertmanager: { name: `${KPS_RELEASE}-alertmanager`, port: 9093 },
+  grafana: { name: `${KPS_RELEASE}-grafana`, port: 80 },
+} as const;
+/** Mounted by the Prometheus Operator at /etc/alertmanager/secrets/<name>/ (alertmanagerSpec.secrets). */
+export const ALERTMANAGER_WEBHOOK_SECRET = 'alertmanager-status-webhook';
+export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
+export const GRAFANA_OAUTH_SECRET = 'grafana-oauth';
+
+interface VolumeClaimTemplate {
+  readonly volumeClaimTemplate: {
+    readonly spec: { readonly accessModes: readonly string[]; readonly resources: { readonly requests: { readonly storage: string } } };
+  };
+}
+
+const pvc = (storage: string): VolumeClaimTemplate => ({
+  volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } } },
+});
+
+interface WebhookConfig {
+  readonly url: string;
+  readonly send_resolved: boolean;
+  readonly http_config: { readonly authorization: { readonly type: 'Bearer'; readonly credentials_file: string } };
+}
+
+/** The Alertmanager configuration file (passed through as alertmanager.yaml). */
+export interface AlertmanagerConfig {
+  readonly route: {
+    readonly receiver: string;
+    readonly group_by: readonly string[];
+    readonly group_wait: string;
+    readonly group_interval: string;
+    readonly repeat_interval: string;
+    readonly routes: readonly { readonly receiver: string; readonly matchers: readonly string[]; readonly continue?: boolean }[];
+  };
+  readonly receivers: readonly { readonly name: string; readonly webhook_configs?: readonly WebhookConfig[] }[];
+}
+
+export interface KubePrometheusStackValues {
+  readonly crds: { readonly enabled: boolean };
+  readonly alertmanager: {
+    readonly config: AlertmanagerConfig;
+    readonly ingress: { readonly enabled: boolean };
+    readonly alertmanagerSpec: {
+      readonly replicas: number;
+      readonly retention: string;
+      readonly storage: VolumeClaimTemplate;
+      readonly resources: Resources;
+      readonly secrets: readonly string[];
+      readonly externalUrl: string;
+    };
+  };
+  readonly grafana: {
+    readonly enabled: boolean;
+    readonly defaultDashboardsTimezone: string;
+    readonly admin: { readonly existingSecret: string; readonly userKey: string; readonly passwordKey: string };
+    readonly ingress: { readonly enabled: boolean };
+    readonly persistence: { readonly enabled: boolean; readonly type: 'pvc'; readonly size: string };
+    readonly initChownData: { readonly enabled: boolean };
+    readonly testFramework: { readonly enabled: boolean };
+    readonly resources: Resources;
+    readonly sidecar: {
+      readonly resources: Resources;
+      readonly dashboards: { readonly enabled: boolean; readonly label: string; readonly labelValue: string; readonly searchNamespace: string };
+    };
+    readonly envValueFrom: Readonly<Record<string, { readonly secretKeyRef: { readonly name: string; readonly key: string } }>>;
+    readonly 'grafana.ini': Readonly<Record<string, Readonly<Record<string, string | number | boolean>>>>;
+  };
+  readonly prometheusOperator: {
+    readonly resources: Resources;
+    readonly prometheusConfigReloader: { readonly resources: Resources };
+    readonly admissionWebhooks: { readonly patch: { readonly resources: Resources } };
+  };
+  readonly prometheus: {
+    readonly ingress: { readonly enabled: boolean };
+    readonly prometheusSpec: {
+      readonly serviceMonitorSelectorNilUsesHelmValues: boolean;
+      readonly podMonitorSelectorNilUsesHelmValues: boolean;
+      readonly ruleSelectorNilUsesHelmValues: boolean;
+      readonly probeSelectorNilUsesHelmValues: boolean;
+      readonly scrapeConfigSelectorNilUsesHelmValues: boolean;
+      readonly scrapeInterval: string;
+      readonly evaluationInterval: string;
+      readonly retention: string;
+      readonly retentionSize: string;
+      readonly storageSpec: VolumeClaimTemplate;
+      readonly resources: Resources;
+      readonly externalUrl: string;
+    };
+  };
+  readonly 'kube-state-metrics': { readonly resources: Resources };
+  readonly 'prometheus-node-exporter': { readonly resources: Resources };
+}
+
+export const kpsResources = {
+  prometheus: resources('200m', '768Mi', '1536Mi'),
+  alertmanager: resources('10m', '48Mi', '128Mi'),
+  configReloader: resources('10m', '24Mi', '64Mi'),
+  operator: resources('50m', '96Mi', '256Mi'),
+  grafana: resources('50m', '192Mi', '512Mi'),
+  grafanaSidecar: resources('10m', '64Mi', '128Mi'),
+  kubeStateMetrics: resources('20m', '64Mi', '192Mi'),
+  nodeExporter: resources('20m', '32Mi', '64Mi'),
+  webhookPatch: resources('10m', '20Mi', '64Mi'),
+} as const;
+
+/** The status page receives every warning and critical alert (API.md: POST /api/alerts with a bearer token). */
+export function alertmanagerConfig(statusWebhookUrl: string): AlertmanagerConfig {
+  return {
+    route: {
+      receiver: 'null',
+      group_by: ['namespace', 'alertname'],
+      group_wait: '30s',
+      group_interval: '5m',
+      repeat_interval: '12h',
+      routes: [
+        { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
+        { receiver: 'null', matchers: ['alertname = "InfoInhibitor"'] },
+        { receiver: 'status-page', matchers: ['severity =~ "warning|critical"'] },
+      ],
+    },
+    // `null` stays: the operator keeps the old configuration if the receiver the chart's defaults refer to is missing.
+    receivers: [
+      { name: 'null' },
+      {
+        name: 'status-page',
+        webhook_configs: [
+          {
+            url: statusWebhookUrl,
+            send_resolved: true,
+            http_config: {
+              authorization: { type: 'Bearer', credentials_file: `/etc/alertmanager/secrets/${ALERTMANAGER_WEBHOOK_SECRET}/token` },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function kubePrometheusStackValues(h: Hosts, opts: { statusWebhookUrl: string; dexInternalUrl: string }): KubePrometheusStackValues {
+  const r = kpsResources;
+  return {
+    crds: { enabled: true },
+    alertmanager: {
+      config: alertmanagerConfig(opts.statusWebhookUrl),
+      ingress: { enabled: false },
+      alertmanagerSpec: {
+        replicas: 1,
+        retention: '120h',
+        storage: pvc('1Gi'),
+        resources: r.alertmanager,
+        secrets: [ALERTMANAGER_WEBHOOK_SECRET],
+        externalUrl: `https://${h.alertmanager}`,
+      },
+    },
+    grafana: {
+      enabled: true,
+      defaultDashboardsTimezone: 'utc',
+      admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: 'admin-user', passwordKey: 'admin-password' },
+      ingress: { enabled: false },
+      persistence: { enabled: true, type: 'pvc', size: '1Gi' },
+      // fsGroup already gives the grafana user its volume; the chown init container would run as root.
+      initChownData: { enabled: false },
+      testFramework: { enabled: false },
+      resources: r.grafana,
+      sidecar: {
+        resources: r.grafanaSidecar,
+        dashboards: { enabled: true, label: 'grafana_dashboard', labelValue: '1', searchNamespace: 'ALL' },
+      },
+      // The OAuth client secret reaches Grafana as an env override, never written in grafana.ini
+      // (the chart refuses secrets in grafana.ini: assertNoLeakedSecrets).
+      envValueFrom: { GF_AUTH_GENERIC_OAUTH_CLIENT_SECRET: { secretKeyRef: { name: GRAFANA_OAUTH_SECRET, key: 'client-secret' } } },
+      'grafana.ini': {
+        server: { root_url: `https://${h.grafana}` },
+        analytics: { check_for_updates: false, reporting_enabled: false },
+        auth: { oauth_auto_login: false },
+        // Login through Dex: the browser goes to the public issuer; Grafana's back-channel calls use the in-cluster Service.
+        'auth.generic_oauth': {
+          enabled: true,
+          name: 'Dex',
+          client_id: 'grafana',
+          scopes: 'openid profile email groups',
+          auth_url: `https://${h.dex}/auth`,
+          token_url: `${opts.dexInternalUrl}/token`,
+          api_url: `${opts.dexInternalUrl}/userinfo`,
+          use_pkce: true,
+          allow_sign_up: true,
+          groups_attribute_path: 'groups',
+          role_attribute_path: "contains(groups[*], 'courseops-admins') && 'Admin' || 'Viewer'",
+        },
+      },
+    },
+    prometheusOperator: {
+      resources: r.operator,
+      prometheusConfigReloader: { resources: r.configReloader },
+      admissionWebhooks: { patch: { resources: r.webhookPatch } },
+    },
+    prometheus: {
+      ingress: { enabled: false },
+      prometheusSpec: {
+        // Select every ServiceMonitor/PodMonitor/rule/probe/scrape config, not only those labelled release=<release>.
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        scrapeConfigSelectorNilUsesHelmValues: false,
+        scrapeInterval: '15s',
+        evaluationInterval: '15s',
+        retention: '7d',
+        retentionSize: '4GiB',
+        storageSpec: pvc('5Gi'),
+        resources: r.prometheus,
+        externalUrl: `https://${h.prometheus}`,
+      },
+    },
+    'kube-state-metrics': { resources: r.kubeStateMetrics },
+    'prometheus-node-exporter': { resources: r.nodeExporter },
+  };
+}
+
+export const kubePrometheusStackFootprint = (nodes: number): Footprint[] => {
+  const r = kpsResources;
+  return [
+    { component: 'prometheus (+config-reloader)', replicas: 1, requests: sumRequests(r.prometheus.requests, r.configReloader.requests) },
+    { component: 'alertmanager (+config-reloader)', replicas: 1, requests: sumRequests(r.alertmanager.requests, r.configReloader.requests) },
+    { component: 'prometheus-operator', replicas: 1, requests: r.operator.requests },
+    { component: 'grafana (+2 sidecars)', replicas: 1, requests: sumRequests(r.grafana.requests, r.grafanaSidecar.requests, r.grafanaSidecar.requests) },
+    { component: 'kube-state-metrics', replicas: 1, requests: r.kubeStateMetrics.requests },
+    { component: 'node-exporter (per node)', replicas: nodes, requests: r.nodeExporter.requests },
+  ];
+};
+
+export const monitoringNamespace = ns.monitoring.name;

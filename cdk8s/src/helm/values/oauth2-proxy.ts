@@ -1,0 +1,63 @@
+import type { Hosts } from '../../hosts.js';
+import { resources, type Footprint, type Resources } from '../types.js';
+import { groups } from './dex.js';
+
+export const OAUTH2_PROXY_SECRET = 'oauth2-proxy';
+export const oauth2ProxyService = { name: 'oauth2-proxy', port: 80 } as const;
+
+/**
+ * oauth2-proxy chart values: OIDC against Dex for the Prometheus, Alertmanager and Argo Rollouts UIs
+ * (ingress-nginx auth-url/auth-signin). The browser is sent to the public Dex host; the code exchange
+ * and key fetch use Dex's in-cluster Service, so oauth2-proxy needs no trust in the platform CA.
+ */
+export interface OAuth2ProxyValues {
+  readonly config: { readonly existingSecret: string; readonly configFile: string };
+  readonly replicaCount: number;
+  readonly resources: Resources;
+  readonly podDisruptionBudget: { readonly enabled: boolean };
+  readonly metrics: { readonly enabled: boolean; readonly serviceMonitor: { readonly enabled: boolean } };
+  readonly ingress: { readonly enabled: boolean };
+  readonly sessionStorage: { readonly type: 'cookie' };
+}
+
+const proxyResources = resources('10m', '32Mi', '128Mi');
+
+const toml = (entries: Record<string, string | boolean | readonly string[]>) =>
+  Object.entries(entries)
+    .map(([k, v]) => `${k} = ${Array.isArray(v) ? `[${v.map((x) => JSON.stringify(x)).join(', ')}]` : JSON.stringify(v)}`)
+    .join('\n');
+
+export function oauth2ProxyValues(h: Hosts, dexInternalUrl: string, domain: string): OAuth2ProxyValues {
+  return {
+    config: {
+      existingSecret: OAUTH2_PROXY_SECRET,
+      configFile: toml({
+        provider: 'oidc',
+        provider_display_name: 'Dex',
+        oidc_issuer_url: `https://${h.dex}`,
+        skip_oidc_discovery: true,
+        login_url: `https://${h.dex}/auth`,
+        redeem_url: `${dexInternalUrl}/token`,
+        oidc_jwks_url: `${dexInternalUrl}/keys`,
+        scope: 'openid email profile groups',
+        email_domains: ['*'],
+        allowed_groups: [groups.admins, groups.viewers],
+        upstreams: ['static://202'],
+        reverse_proxy: true,
+        set_xauthrequest: true,
+        skip_provider_button: true,
+        cookie_secure: true,
+        cookie_domains: [`.${domain}`],
+        whitelist_domains: [`.${domain}`],
+      }),
+    },
+    replicaCount: 1,
+    resources: proxyResources,
+    podDisruptionBudget: { enabled: false },
+    metrics: { enabled: true, serviceMonitor: { enabled: true } },
+    ingress: { enabled: false },
+    sessionStorage: { type: 'cookie' },
+  };
+}
+
+export const oauth2ProxyFootprint: Footprint[] = [{ component: 'oauth2-proxy', replicas: 1, requests: proxyResources.requests }];

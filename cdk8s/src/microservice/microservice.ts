@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import {
+  Rollout,
+  RolloutSpecStrategyCanaryMaxSurge,
+  RolloutSpecStrategyCanaryMaxUnavailable,
+  toJson_RolloutSpecStrategy,
+  type RolloutSpecStrategy,
+} from '../../imports/rollout-argoproj.io.js';
+import * as k8s from '../k8s.js';
+import { appLabels, selectorLabels } from '../labels.js';
+import { peers } from '../networking/peers.js';
+import { AllowPolicy, type PolicyRule } from '../networking/policies.js';
+import { hardenPodSpec } from '../security/hardening.js';
+import type { ServiceDecl } from '../services.js';
+import { serviceNames, type MixinContext, type PodContribution, type ServiceMixin } from './mixin.js';
+import { TlsIngress } from '../tls/ingress.js';
+
+/** The uid/gid of the service images (USER 10001:10001 in services/<name>/Dockerfile). */
+export const SERVICE_RUN_AS = { uid: 10001, gid: 10001 } as const;
+
+/** Seconds: preStop sleep (endpoints removal and ingress reload catch up) and the app's own readiness drain. */
+export const PRE_STOP_SLEEP_SECONDS = 5;
+export const SHUTDOWN_DELAY_MS = 5000;
+export const TERMINATION_GRACE_SECONDS = 30;
+
+export interface MicroserviceProps extends Omit<MixinContext, 'scope' | 'names' | 'selector'> {
+  /** Applied in order after the built-in objects (see defaultMixins). */
+  readonly mixins: readonly ServiceMixin[];
+}
+
+export const clusterUrl = (decl: ServiceDecl, namespace: string) =>
+  `http://${serviceNames(decl.name).stableService}.${namespace}.svc.cluster.local:${decl.port}`;
+
+/**
+ * One service of the platform, from its declaration: an Argo Rollout (canary strategy with nginx
+ * traffic routing; the analysis steps come later), stable/canary/metrics Services, an Ingress with TLS,
+ * ServiceAccount, ConfigMap, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicies; then
+ * the mixins (ServiceMonitor, PostgreSQL, ...).
+ */
+export class Microservice extends Construct {
+  readonly ctx: MixinContext;
+  readonly rollout: ApiObject;
+
+  constructor(scope: Construct, id: string, props: MicroserviceProps) {
+    super(scope, id);
+    const { decl, namespace } = props;
+    const names = serviceNames(decl.name);
+    const selector = selectorLabels({ name: decl.name, instance: decl.name });
+    const labels = appLabels({ name: decl.name, instance: decl.name, component: 'api' });
+    const ctx: MixinContext = { ...props, scope: this, names, selector };
+    this.ctx = ctx;
+
+    const contributions: PodContribution[] = props.mixins.map((m) => m.contribute?.(ctx) ?? {});
+
+    // --- configuration
+    const callers = props.all.filter((s) => s.calls?.some((c) => c.service === decl.name) || s.probes?.includes(decl.name));
+    const findService = (name: string) => {
+      const found = props.all.find((s) => s.name === name);
+      if (!found) throw new Error(`${decl.name} refers to unknown service ${name}`);
+      return found;
+    };
+    const configData: Record<string, string> = {
+      PORT: String(decl.port),
+      LOG_LEVEL: 'info',
+      SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS),
+      NODE_OPTIONS: `--max-old-space-size=${Math.floor(parseMi(decl.resources.limits.memory) * 0.75)}`,
+      ...Object.fromEntries((decl.calls ?? []).map((c) => [c.urlEnv, clusterUrl(findService(c.service), namespace)])),
+      ...(decl.probes ? { STATUS_TARGETS: decl.probes.map((p) => `${p}=${clusterUrl(findService(p), namespace)}`).join(',') } : {}),
+      ...decl.env,
+    };
+    new k8s.KubeConfigMap(this, 'ConfigMap', {
+      metadata: { name: names.configMap, namespace, labels },
+      data: configData,
+    });
+    const configHash = createHash('sha256').update(JSON.stringify(configData)).digest('hex').slice(0, 16);
+
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: names.serviceAccount, namespace, labels },
+      automountServiceAccountToken: false,
+    });
+
+    // --- workload
+    for (const s of decl.secretEnv ?? []) {
+      if (!props.secrets.has(namespace, s.secret, s.key)) {
+        props.secrets.add({ namespace, name: s.secret, keys: [{ key: s.key, generate: 'password' }], labels });
+      }
+    }
+    const env: k8s.EnvVar[] = [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ...(decl.secretEnv ?? []).map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } })),
+      ...contributions.flatMap((c) => c.env ?? []),
+    ];
+    const http = (path: string) => ({ httpGet: { path, port: k8s.IntOrString.fromString(names.port) } });
+    const podSpec = hardenPodSpec(
+      {
+        serviceAccountName: names.serviceAccount,
+        terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+        containers: [
+          {
+            name: decl.name,
+            image: `${props.config.imagePrefix}/${decl.name}:${props.config.imageTag}`,
+            imagePullPolicy: 'IfNotPresent',
+            ports: [{ name: names.port, containerPort: decl.port, protocol: 'TCP' }],
+            envFrom: [{ configMapRef: { name: names.configMap } }],
+            env,
+            resources: {
+              requests: { cpu: k8s.Quantity.fromString(decl.resources.requests.cpu), memory: k8s.Quantity.fromString(decl.resources.requests.memory) },
+              limits: { cpu: k8s.Quantity.fromString(decl.resources.limits.cpu), memory: k8s.Quantity.fromString(decl.resources.limits.memory) },
+            },
+            startupProbe: { ...http('/healthz'), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
+            livenessProbe: { ...http('/healthz'), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+            readinessProbe: { ...http('/readyz'), periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
+            lifecycle: { preStop: { exec: { command: ['sleep', String(PRE_STOP_SLEEP_SECONDS)] } } },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          },
+        ],
+        volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+      },
+      SERVICE_RUN_AS,
+    );
+    const template: k8s.PodTemplateSpec = {
+      metadata: {
+        labels,
+        annotations: {
+          'courseops.dev/config-hash': configHash,
+          ...Object.assign({}, ...contributions.map((c) => c.podAnnotations ?? {})),
+        },
+      },
+      spec: podSpec,
+    };
+    const strategy: RolloutSpecStrategy = {
+      canary: {
+        stableService: names.stableService,
+        canaryService: names.canaryService,
+        maxUnavailable: RolloutSpecStrategyCanaryMaxUnavailable.fromNumber(0),
+        maxSurge: RolloutSpecStrategyCanaryMaxSurge.fromString('25%'),
+        ...(decl.ingress ? { trafficRouting: { nginx: { stableIngress: names.ingress } } } : {}),
+        // A later issue adds the analysis (pause, AnalysisTemplate); until then the update goes straight to 100%.
+        steps: [{ setWeight: 100 }],
+      },
+    };
+    this.rollout = new ApiObject(this, 'Rollout', {
+      ...Rollout.GVK,
+      metadata: { name: names.workload, namespace, labels },
+      spec: {
+        replicas: decl.replicas.min,
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: selector },
+        template: k8s.toJson_PodTemplateSpec(template),
+        strategy: toJson_RolloutSpecStrategy(strategy),
+      },
+    });
+
+    // --- Services: stable and canary (their selectors get the pod-template hash from the Rollout
+    // controller) and a headless one over every pod for the ServiceMonitor.
+    const servicePort = { name: names.port, port: decl.port, targetPort: k8s.IntOrString.fromString(names.port), protocol: 'TCP', appProtocol: 'http' };
+    for (const [cid, name, role] of [
+      ['StableService', names.stableService, 'stable'],
+      ['CanaryService', names.canaryService, 'canary'],
+    ] as const) {
+      new k8s.KubeService(this, cid, {
+        metadata: { name, namespace, labels: { ...labels, 'courseops.dev/rollout-role': role } },
+        spec: { type: 'ClusterIP', selector, ports: [servicePort] },
+      });
+    }
+    new k8s.KubeService(this, 'MetricsService', {
+      metadata: { name: names.metricsService, namespace, labels: { ...labels, 'courseops.dev/scrape': 'true' } },
+      spec: { clusterIp: 'None', selector, ports: [servicePort] },
+    });
+
+    // --- Ingress (the Rollout's stable ingress: the controller clones it for the canary)
+    if (decl.ingress) {
+      new TlsIngress(this, 'Ingress', {
+        name: names.ingress,
+        namespace,
+        labels,
+        host: props.hosts[decl.ingress.host],
+        tlsSecretName: `${decl.name}-tls`,
+        paths: [{ path: decl.ingress.path, service: names.stableService, port: names.port }],
+      });
+    }
+
+    // --- availability and scaling
+    new k8s.KubePodDisruptionBudget(this, 'Pdb', {
+      metadata: { name: names.workload, namespace, labels },
+      spec: { minAvailable: k8s.IntOrString.fromNumber(Math.max(1, decl.replicas.min - 1)), selector: { matchLabels: selector } },
+    });
+    new k8s.KubeHorizontalPodAutoscalerV2(this, 'Hpa', {
+      metadata: { name: names.workload, namespace, labels },
+      spec: {
+        scaleTargetRef: { apiVersion: Rollout.GVK.apiVersion, kind: Rollout.GVK.kind, name: names.workload },
+        minReplicas: decl.replicas.min,
+        maxReplicas: decl.replicas.max,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+        behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
+      },
+    });
+
+    // --- NetworkPolicies: who may reach the pods, and whom the pods may reach
+    const ingressRules: PolicyRule[] = [
+      { peers: [peers.prometheus], ports: [decl.port], why: 'Prometheus scrapes /metrics' },
+      ...(decl.ingress ? [{ peers: [peers.ingressController], ports: [decl.port], why: `public route ${decl.ingress.path}` }] : []),
+      ...callers.map((c) => ({
+        peers: [{ namespace, podLabels: selectorLabels({ name: c.name, instance: c.name }) }],
+        ports: [decl.port],
+        why: c.probes?.includes(decl.name) ? `${c.name} probes /readyz` : `${c.name} calls ${decl.name}`,
+      })),
+      ...(decl.allowFrom ?? []).map((a) => ({ peers: [{ namespace: a.namespace, podLabels: a.podLabels }], ports: [decl.port], why: a.why })),
+    ];
+    const egressRules: PolicyRule[] = [
+      ...[...(decl.calls ?? []).map((c) => c.service), ...(decl.probes ?? [])].map((target) => {
+        const t = findService(target);
+        return {
+          peers: [{ namespace, podLabels: selectorLabels({ name: t.name, instance: t.name }) }],
+          ports: [t.port],
+          why: decl.probes?.includes(target) ? `probes ${target} /readyz` : `calls ${target}`,
+        };
+      }),
+      ...contributions.flatMap((c) => c.egress ?? []),
+    ];
+    new AllowPolicy(this, 'IngressPolicy', { namespace, name: `${decl.name}-ingress`, podLabels: selector, labels, ingress: ingressRules });
+    if (egressRules.length > 0) {
+      new AllowPolicy(this, 'EgressPolicy', { namespace, name: `${decl.name}-egress`, podLabels: selector, labels, egress: egressRules });
+    }
+
+    for (const mixin of props.mixins) mixin.apply?.(ctx);
+  }
+}
+
+/** "256Mi" -> 256; "1Gi" -> 1024. */
+export function parseMi(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(q);
+  if (!m) throw new Error(`memory ${q}: use Mi or Gi`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+}
+

@@ -1,0 +1,19 @@
+import { ns } from '../namespaces.js';
+import type { Peer } from './policies.js';
+
+/** Well-known pods of the platform, by the labels their charts or operators set. */
+export const peers = {
+  /** ingress-nginx controller pods (chart ingress-nginx, release "ingress-nginx"). */
+  ingressController: {
+    namespace: ns.ingress.name,
+    podLabels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' },
+  },
+  /** Prometheus pods created by the Prometheus Operator. */
+  prometheus: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+  /** Alertmanager pods created by the Prometheus Operator. */
+  alertmanager: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'alertmanager' } },
+  /** Grafana (subchart of kube-prometheus-stack). */
+  grafana: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'grafana' } },
+  /** Argo Rollouts controller (runs analysis queries against Prometheus). */
+  rolloutsController: { namespace: ns.rollouts.name, podLabels: { 'app.kubernetes.io/name': 'argo-rollouts' } },
+} as const satisfies Record<string, Peer>;

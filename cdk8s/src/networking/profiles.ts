@@ -1,0 +1,82 @@
+import { ns, type NamespaceKey } from '../namespaces.js';
+import { peers } from './peers.js';
+import { ANY_NAMESPACE, API_SERVER_RULE, WORLD, type PolicyRule } from './policies.js';
+
+/**
+ * What each namespace allows on top of its default deny and DNS. The application namespace allows
+ * nothing here: each service's policies come from its declaration (services.ts -> Microservice).
+ * Platform namespaces run third-party charts whose pods talk among themselves, to the API server and
+ * (for webhooks) from the API server, so they get namespace-wide rules.
+ */
+export interface NamespaceNetworkProfile {
+  /** Pods of the namespace may talk to each other (third-party charts with several components). */
+  readonly sameNamespace: boolean;
+  /** Prometheus may scrape every pod of the namespace. */
+  readonly prometheusScrape: boolean;
+  readonly ingress: readonly PolicyRule[];
+  readonly egress: readonly PolicyRule[];
+}
+
+const fromIngressController = (ports: number[], why: string): PolicyRule => ({ peers: [peers.ingressController], ports, why });
+
+export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
+  apps: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },
+  monitoring: {
+    sameNamespace: true,
+    prometheusScrape: false,
+    ingress: [
+      fromIngressController([3000, 9090, 9093], 'Grafana, Prometheus and Alertmanager UIs through the ingress controller'),
+      { peers: [WORLD], ports: [10250], why: 'API server calls the Prometheus Operator admission webhook' },
+    ],
+    egress: [
+      API_SERVER_RULE,
+      { peers: [ANY_NAMESPACE], why: 'Prometheus scrapes pods of every namespace; Alertmanager posts webhooks; Grafana logs in through Dex' },
+      {
+        peers: [WORLD],
+        ports: [9100, 10249, 10250, 10257, 10259, 2381],
+        why: 'Prometheus scrapes host-network targets: node-exporter, kube-proxy, kubelet, controller-manager, scheduler, etcd',
+      },
+    ],
+  },
+  ingress: {
+    sameNamespace: true,
+    prometheusScrape: true,
+    ingress: [
+      { peers: [WORLD], ports: [80, 443], why: 'clients reach the controller through hostPort 80/443' },
+      { peers: [WORLD], ports: [8443], why: 'API server calls the ingress admission webhook' },
+    ],
+    egress: [API_SERVER_RULE, { peers: [ANY_NAMESPACE], why: 'the controller proxies to backends in every namespace' }],
+  },
+  certManager: {
+    sameNamespace: true,
+    prometheusScrape: true,
+    ingress: [{ peers: [WORLD], ports: [10250], why: 'API server calls the cert-manager webhook' }],
+    egress: [API_SERVER_RULE],
+  },
+  elastic: {
+    sameNamespace: true,
+    prometheusScrape: true,
+    ingress: [{ peers: [WORLD], ports: [9443], why: 'API server calls the ECK validating webhook' }],
+    egress: [
+      API_SERVER_RULE,
+      { peers: [ANY_NAMESPACE], ports: [9200, 5601, 9600], why: 'the ECK operator calls the Elasticsearch, Kibana and Logstash APIs it manages' },
+    ],
+  },
+  rollouts: {
+    sameNamespace: true,
+    prometheusScrape: true,
+    ingress: [fromIngressController([3100], 'Argo Rollouts dashboard through the ingress controller')],
+    egress: [API_SERVER_RULE, { peers: [peers.prometheus], ports: [9090], why: 'canary analysis queries Prometheus' }],
+  },
+  auth: {
+    sameNamespace: true,
+    prometheusScrape: true,
+    ingress: [
+      fromIngressController([5556, 4180], 'Dex login pages and oauth2-proxy auth/sign-in through the ingress controller'),
+      { peers: [peers.grafana], ports: [5556], why: 'Grafana exchanges its OAuth code with Dex (token and userinfo endpoints)' },
+    ],
+    egress: [],
+  },
+};
+
+export const namespaceOf = (key: NamespaceKey): string => ns[key].name;

@@ -1,0 +1,80 @@
+import type { HelmRelease } from './helm/releases.js';
+import { parseCpu, parseMemory } from './helm/types.js';
+
+export interface Requests {
+  cpu: number;
+  memory: number;
+}
+
+export interface NamespaceRequests extends Requests {
+  readonly namespace: string;
+  pods: number;
+}
+
+type Obj = { kind?: string; metadata?: { namespace?: string }; spec?: Record<string, unknown> };
+type Container = { resources?: { requests?: { cpu?: string; memory?: string } } };
+type PodSpecJson = { containers?: Container[] };
+
+/** Pod spec and replica count of a workload object (Deployment, StatefulSet, DaemonSet, Rollout). */
+export function workloadPods(obj: Obj, nodes: number): { spec: PodSpecJson; replicas: number } | undefined {
+  const spec = obj.spec as { replicas?: number; template?: { spec?: PodSpecJson } } | undefined;
+  if (!spec?.template?.spec) return undefined;
+  if (!['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout', 'ReplicaSet'].includes(obj.kind ?? '')) return undefined;
+  return { spec: spec.template.spec, replicas: obj.kind === 'DaemonSet' ? nodes : (spec.replicas ?? 1) };
+}
+
+export function podRequests(spec: PodSpecJson): Requests {
+  let cpu = 0;
+  let memory = 0;
+  for (const c of spec.containers ?? []) {
+    cpu += c.resources?.requests?.cpu ? parseCpu(c.resources.requests.cpu) : 0;
+    memory += c.resources?.requests?.memory ? parseMemory(c.resources.requests.memory) : 0;
+  }
+  return { cpu, memory };
+}
+
+/** Steady-state requests per namespace: manifests (workload replicas) plus each Helm release's footprint. */
+export function platformRequests(objects: readonly Obj[], releases: readonly HelmRelease[], nodes = 1): NamespaceRequests[] {
+  const byNs = new Map<string, NamespaceRequests>();
+  const bucket = (namespace: string) => {
+    let b = byNs.get(namespace);
+    if (!b) byNs.set(namespace, (b = { namespace, cpu: 0, memory: 0, pods: 0 }));
+    return b;
+  };
+  for (const obj of objects) {
+    const w = workloadPods(obj, nodes);
+    if (!w) continue;
+    const r = podRequests(w.spec);
+    const b = bucket(obj.metadata?.namespace ?? 'default');
+    b.cpu += r.cpu * w.replicas;
+    b.memory += r.memory * w.replicas;
+    b.pods += w.replicas;
+  }
+  for (const rel of releases) {
+    const b = bucket(rel.namespace);
+    for (const f of rel.footprint) {
+      b.cpu += parseCpu(f.requests.cpu) * f.replicas;
+      b.memory += parseMemory(f.requests.memory) * f.replicas;
+      b.pods += f.replicas;
+    }
+  }
+  return [...byNs.values()].sort((a, b) => a.namespace.localeCompare(b.namespace));
+}
+
+export const BUDGET_MEMORY = 8 * 2 ** 30;
+
+const fmtCpu = (c: number) => `${Math.round(c * 1000)}m`;
+const fmtMem = (m: number) => (m >= 2 ** 30 ? `${(m / 2 ** 30).toFixed(2)}Gi` : `${Math.round(m / 2 ** 20)}Mi`);
+
+export function formatSummary(rows: readonly NamespaceRequests[]): string {
+  const lines = rows.map(
+    (r) => `  ${r.namespace.padEnd(16)} pods ${String(r.pods).padStart(3)}   cpu ${fmtCpu(r.cpu).padStart(6)}   memory ${fmtMem(r.memory).padStart(8)}`,
+  );
+  const total = rows.reduce((t, r) => ({ cpu: t.cpu + r.cpu, memory: t.memory + r.memory, pods: t.pods + r.pods }), { cpu: 0, memory: 0, pods: 0 });
+  const ok = total.memory <= BUDGET_MEMORY;
+  lines.push(
+    `  ${'TOTAL'.padEnd(16)} pods ${String(total.pods).padStart(3)}   cpu ${fmtCpu(total.cpu).padStart(6)}   memory ${fmtMem(total.memory).padStart(8)}` +
+      `   ${ok ? '<=' : '>'} 8Gi budget: ${ok ? 'OK' : 'OVER BUDGET'}`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { readChartPins } from '../src/helm/pins.js';
+import type { HelmRelease } from '../src/helm/releases.js';
+import { joinPath, setPaths, splitPath, type KeyKind } from '../src/helm/value-paths.js';
+import { synthesized } from './support/platform.js';
+
+/**
+ * Every Helm values key the platform sets exists in the chart's values.yaml: key lists in
+ * charts/values-keys/<chart>.json (generated from the upstream files, see their `readFrom`).
+ * A key is accepted when its path is listed (as a real key or one documented in comments), or when a
+ * parent is free-form: an empty map or null in the defaults (nodeSelector, config, envValueFrom...) or a
+ * map the chart passes through verbatim (charts/values-keys/freeform.yaml).
+ */
+const KEYS_DIR = new URL('../../charts/values-keys/', import.meta.url);
+
+interface KeyFile {
+  chart: string;
+  readFrom: { source: string; chartVersion: string | null; note: string | null };
+  keys: Record<string, KeyKind>;
+  commentedKeys: Record<string, KeyKind>;
+}
+
+const keyFiles = new Map<string, KeyFile>();
+const keyFile = (chart: string): KeyFile => {
+  let f = keyFiles.get(chart);
+  if (!f) {
+    f = JSON.parse(readFileSync(new URL(`${chart}.json`, KEYS_DIR), 'utf8')) as KeyFile;
+    keyFiles.set(chart, f);
+  }
+  return f;
+};
+const freeform = parse(readFileSync(fileURLToPath(new URL('freeform.yaml', KEYS_DIR)), 'utf8')) as Record<string, string[]>;
+
+/** Returns why a path is not accepted by a chart's key list, or undefined if it is. */
+export function checkPath(chart: string, path: string[]): string | undefined {
+  const f = keyFile(chart);
+  const all = { ...f.keys, ...f.commentedKeys };
+  const open = new Set(freeform[chart] ?? []);
+  const anyChart = new Set(freeform.anyChart ?? []);
+  if (joinPath(path) in all) return undefined;
+  for (let n = path.length - 1; n >= 1; n--) {
+    if (open.has(joinPath(path.slice(0, n))) || (anyChart.has(path[n - 1]!) && joinPath(path.slice(0, n)) in all)) return undefined;
+  }
+  for (let n = path.length - 1; n >= 1; n--) {
+    const prefix = joinPath(path.slice(0, n));
+    const kind = all[prefix];
+    if (kind === undefined) continue;
+    if (kind === 'freeform' || kind === 'null') return undefined;
+    return `${joinPath(path)}: ${prefix} is a ${kind} without key ${JSON.stringify(path[n])}`;
+  }
+  return `${joinPath(path)}: unknown top-level key ${JSON.stringify(path[0])}`;
+}
+
+function unknownKeys(release: HelmRelease): string[] {
+  const problems: string[] = [];
+  for (const path of setPaths(release.values)) {
+    const sub = release.keys.subcharts?.[path[0]!];
+    const direct = checkPath(release.keys.chart, path);
+    if (!direct) continue;
+    // A subchart key (kube-prometheus-stack -> grafana, ...): the parent overrides, else the subchart's own values.
+    if (sub && path.length > 1 && !checkPath(sub, path.slice(1))) continue;
+    problems.push(direct);
+  }
+  return problems;
+}
+
+const { platform } = synthesized();
+
+describe('Helm values keys exist in the pinned charts', () => {
+  it.each(platform.releases.map((r) => [r.name, r] as const))('%s', (_n, release) => {
+    expect(unknownKeys(release)).toEqual([]);
+  });
+
+  it('rejects a key the chart does not have', () => {
+    const release = platform.releases.find((r) => r.chart === 'kube-prometheus-stack')!;
+    const bad = { ...release, values: { prometheus: { prometheusSpec: { retentionSise: '1GiB' } }, grafana: { persistance: { enabled: true } } } };
+    expect(unknownKeys(bad)).toEqual([
+      'prometheus.prometheusSpec.retentionSise: prometheus.prometheusSpec is a map without key "retentionSise"',
+      'grafana.persistance.enabled: grafana is a map without key "persistance"',
+    ]);
+  });
+
+  it('accepts content of free-form values', () => {
+    expect(checkPath('ingress-nginx', ['controller', 'nodeSelector', 'ingress-ready'])).toBeUndefined();
+    expect(checkPath('grafana', ['grafana.ini', 'auth.generic_oauth', 'enabled'])).toBeUndefined();
+    expect(splitPath(joinPath(['grafana', 'grafana.ini']))).toEqual(['grafana', 'grafana.ini']);
+  });
+
+  it('every key list says where it was read from', () => {
+    for (const r of platform.releases) {
+      for (const chart of [r.keys.chart, ...Object.values(r.keys.subcharts ?? {})]) {
+        const f = keyFile(chart);
+        expect(f.readFrom.source, chart).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}:/);
+        expect(Object.keys(f.keys).length, chart).toBeGreaterThan(20);
+      }
+    }
+  });
+});
+
+describe('pinned chart versions', () => {
+  it('every release uses the version pinned in charts/Chart.yaml, and every pin is used', () => {
+    const pins = readChartPins();
+    for (const r of platform.releases) {
+      expect(pins.get(r.chart)?.version, r.chart).toBe(r.version);
+      expect(pins.get(r.chart)?.repository, r.chart).toBe(r.repo);
+    }
+    expect([...pins.keys()].sort()).toEqual(platform.releases.map((r) => r.chart).sort());
+  });
+});
+
+describe('chart settings the platform relies on (../shared/DESIGN.md pitfalls)', () => {
+  const values = (chart: string) => platform.releases.find((r) => r.chart === chart)!.values as Record<string, any>;
+
+  it('kube-prometheus-stack selects every ServiceMonitor, PodMonitor, rule, probe and scrape config', () => {
+    const spec = values('kube-prometheus-stack').prometheus.prometheusSpec;
+    for (const k of ['serviceMonitor', 'podMonitor', 'rule', 'probe', 'scrapeConfig']) expect(spec[`${k}SelectorNilUsesHelmValues`], k).toBe(false);
+    expect(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBeTruthy();
+    expect(spec.retention).toBeTruthy();
+    expect(spec.retentionSize).toBeTruthy();
+    expect(values('kube-prometheus-stack').alertmanager.alertmanagerSpec.storage.volumeClaimTemplate).toBeTruthy();
+  });
+
+  it('Alertmanager keeps the null receiver', () => {
+    const receivers = values('kube-prometheus-stack').alertmanager.config.receivers as { name: string }[];
+    expect(receivers.map((r) => r.name)).toContain('null');
+  });
+
+  it('Grafana finds dashboards in every namespace and keeps secrets out of grafana.ini', () => {
+    const g = values('kube-prometheus-stack').grafana;
+    expect(g.sidecar.dashboards).toMatchObject({ label: 'grafana_dashboard', labelValue: '1', searchNamespace: 'ALL' });
+    expect(JSON.stringify(g['grafana.ini'])).not.toMatch(/secret|password/i);
+    expect(g.admin.existingSecret).toBeTruthy();
+  });
+
+  it('cert-manager installs its CRDs; ingress-nginx runs on the kind ingress node with metrics', () => {
+    expect(values('cert-manager').crds.enabled).toBe(true);
+    const c = values('ingress-nginx').controller;
+    expect(c.hostPort.enabled).toBe(true);
+    expect(c.nodeSelector['ingress-ready']).toBe('true');
+    expect(c.metrics.serviceMonitor.enabled).toBe(true);
+  });
+
+  it('Argo Rollouts runs its dashboard; Dex has static users with groups; oauth2-proxy uses Dex', () => {
+    expect(values('argo-rollouts').dashboard.enabled).toBe(true);
+    const dex = values('dex').config;
+    expect(dex.staticPasswords.every((u: { groups: string[]; hashFromEnv: string }) => u.groups.length > 0 && u.hashFromEnv)).toBe(true);
+    expect(values('oauth2-proxy').config.configFile).toContain('provider = "oidc"');
+  });
+});
