@@ -1,0 +1,298 @@
+/**
+ * The bring-up as data: a pure function from the synthesized inputs to an ordered list of steps. The dry
+ * run prints it; the runner (run.ts) executes it. Keeping it pure is what makes the plan testable here,
+ * on a machine without Docker, kind, kubectl or helm.
+ */
+import path from 'node:path';
+import { CLUSTER_NAME, KUBE_CONTEXT, SERVICES, kubectl, renderCommand, type Cmd } from './commands.js';
+import { corednsCommands, ingressControllerService, rewriteRule } from './coredns.js';
+import type { DistInputs, ObjectRef, Release, SecretKeySpec, SecretSpec } from './inputs.js';
+import { TOOLS } from './prerequisites.js';
+import { secretStepCommands } from './secrets.js';
+
+export type Step =
+  | { id: 'prerequisites'; type: 'prerequisites'; title: string; tools: string[]; commands: Cmd[] }
+  | {
+      id: string;
+      type: 'commands';
+      title: string;
+      commands: Cmd[];
+      /** Skip the commands when `probe` prints a line equal to `line`. */
+      skipIf?: { probe: Cmd; line: string; message: string };
+    }
+  | { id: 'coredns'; type: 'coredns'; title: string; rule: string; commands: Cmd[] }
+  | { id: 'secrets'; type: 'secrets'; title: string; secrets: SecretSpec[]; commands: Cmd[] }
+  | { id: 'summary'; type: 'summary'; title: string; lines: string[] }
+  | { id: string; type: 'note'; title: string; lines: string[] };
+
+export interface PlanInputs {
+  /** The synthesized inputs; undefined when dist/ is missing (dry run before the first synth). */
+  dist?: DistInputs;
+  /** Whether to run `npm run synth` first. */
+  synth: boolean;
+  /** Path of kind-config.yaml as passed to kind. */
+  kindConfig?: string;
+  /** BASE_IMAGE build argument for the service images (the Dockerfiles' default when unset). */
+  baseImage?: string;
+}
+
+export const HELM_TIMEOUT = '10m';
+export const WAIT_TIMEOUT = '10m';
+export const ELASTIC_WAIT_TIMEOUT = '15m';
+
+export function imageTag(service: string): string {
+  return `courseops/${service}:dev`;
+}
+
+export function helmCommand(release: Release, distDir: string): Cmd {
+  const oci = release.repo.startsWith('oci://');
+  const argv = ['helm', 'upgrade', '--install', release.name, oci ? `${release.repo}/${release.chart}` : release.chart];
+  if (!oci) argv.push('--repo', release.repo);
+  argv.push('--version', release.version, '-n', release.namespace);
+  if (release.createNamespace !== false) argv.push('--create-namespace');
+  argv.push('-f', path.join(distDir, release.valuesFile), '--wait', '--timeout', release.timeout ?? HELM_TIMEOUT, '--kube-context', KUBE_CONTEXT);
+  return { argv };
+}
+
+export function applyCommand(file: string): Cmd {
+  // Retries: right after a chart install its admission webhook (cert-manager, ingress-nginx, ECK) may
+  // still be starting and reject the first request.
+  return { argv: kubectl('apply', '--server-side', '--force-conflicts', '-f', file), retries: 5 };
+}
+
+interface WaitKind {
+  kind: string;
+  group: string;
+  /** resource.group as kubectl accepts it, unambiguous even when several CRDs share a short name. */
+  resource: string;
+  how: 'available' | 'rollout-status' | 'ready' | 'healthy' | 'green';
+}
+
+const WAIT_KINDS: WaitKind[] = [
+  { kind: 'Certificate', group: 'cert-manager.io', resource: 'certificates.cert-manager.io', how: 'ready' },
+  { kind: 'Deployment', group: 'apps', resource: 'deployment', how: 'available' },
+  { kind: 'StatefulSet', group: 'apps', resource: 'statefulset', how: 'rollout-status' },
+  { kind: 'DaemonSet', group: 'apps', resource: 'daemonset', how: 'rollout-status' },
+  { kind: 'Rollout', group: 'argoproj.io', resource: 'rollouts.argoproj.io', how: 'healthy' },
+  { kind: 'Elasticsearch', group: 'elasticsearch.k8s.elastic.co', resource: 'elasticsearches.elasticsearch.k8s.elastic.co', how: 'green' },
+  { kind: 'Kibana', group: 'kibana.k8s.elastic.co', resource: 'kibanas.kibana.k8s.elastic.co', how: 'green' },
+  { kind: 'Logstash', group: 'logstash.k8s.elastic.co', resource: 'logstashes.logstash.k8s.elastic.co', how: 'green' },
+  { kind: 'Beat', group: 'beat.k8s.elastic.co', resource: 'beats.beat.k8s.elastic.co', how: 'green' },
+];
+
+function groupOf(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+}
+
+/**
+ * Waits for what the manifests create, namespace by namespace: Certificates Ready, Deployments Available,
+ * StatefulSets and DaemonSets rolled out, Argo Rollouts Healthy (a jsonpath wait, no kubectl plugin),
+ * Elastic resources green. Charts were already waited for by `helm --wait`.
+ */
+export function waitCommands(manifests: readonly { objects: ObjectRef[] }[]): Cmd[] {
+  const byNamespace = new Map<string, Map<WaitKind, string[]>>();
+  for (const obj of manifests.flatMap((m) => m.objects)) {
+    const wk = WAIT_KINDS.find((w) => w.kind === obj.kind && w.group === groupOf(obj.apiVersion));
+    if (!wk) continue;
+    const ns = obj.namespace ?? 'default';
+    const kinds = byNamespace.get(ns) ?? new Map<WaitKind, string[]>();
+    byNamespace.set(ns, kinds);
+    const names = kinds.get(wk) ?? [];
+    if (!names.includes(obj.name)) names.push(obj.name);
+    kinds.set(wk, names);
+  }
+  const cmds: Cmd[] = [];
+  for (const wk of WAIT_KINDS) {
+    for (const [ns, kinds] of byNamespace) {
+      const names = kinds.get(wk);
+      if (!names) continue;
+      const refs = names.map((n) => `${wk.resource}/${n}`);
+      switch (wk.how) {
+        case 'rollout-status':
+          for (const ref of refs) cmds.push({ argv: kubectl('rollout', 'status', ref, '-n', ns, `--timeout=${WAIT_TIMEOUT}`) });
+          break;
+        case 'available':
+          cmds.push({ argv: kubectl('wait', '--for=condition=Available', ...refs, '-n', ns, `--timeout=${WAIT_TIMEOUT}`) });
+          break;
+        case 'ready':
+          cmds.push({ argv: kubectl('wait', '--for=condition=Ready', ...refs, '-n', ns, `--timeout=${WAIT_TIMEOUT}`) });
+          break;
+        case 'healthy':
+          cmds.push({ argv: kubectl('wait', '--for=jsonpath={.status.phase}=Healthy', ...refs, '-n', ns, `--timeout=${WAIT_TIMEOUT}`) });
+          break;
+        case 'green':
+          cmds.push({ argv: kubectl('wait', '--for=jsonpath={.status.health}=green', ...refs, '-n', ns, `--timeout=${ELASTIC_WAIT_TIMEOUT}`) });
+          break;
+      }
+    }
+  }
+  return cmds;
+}
+
+/** kubectl jsonpath for a data key (dots escaped). */
+function dataPath(key: string): string {
+  return `{.data.${key.replaceAll('.', '\\.')}}`;
+}
+
+export function readSecretCommand(namespace: string, name: string, key: string): string {
+  return `${renderCommand({ argv: kubectl('-n', namespace, 'get', 'secret', name, '-o', `jsonpath=${dataPath(key)}`) })} | base64 -d; echo`;
+}
+
+/** kubectl command printing the root CA (base64): from the synthesized CA Certificate, else by name. */
+export function caCommand(ca: { namespace: string; name: string } | undefined): string {
+  const argv = ca
+    ? kubectl('-n', ca.namespace, 'get', 'secret', ca.name, '-o', `jsonpath=${dataPath('ca.crt')}`)
+    : kubectl('get', 'secret', '-A', '--field-selector', 'metadata.name=courseops-ca', '-o', 'jsonpath={.items[0].data.ca\\.crt}');
+  return renderCommand({ argv });
+}
+
+export function hostsLine(hosts: readonly string[]): string {
+  return `127.0.0.1 ${hosts.join(' ')}`;
+}
+
+/** The closing text: /etc/hosts line, URLs and how to read the credentials (never their values). */
+export function summaryLines(dist: DistInputs): string[] {
+  const lines: string[] = [];
+  lines.push('Add this line to /etc/hosts (C:\\Windows\\System32\\drivers\\etc\\hosts on Windows):', `  ${hostsLine(dist.hosts)}`, '');
+  lines.push('URLs:');
+  for (const host of dist.hosts) lines.push(`  https://${host}/`);
+  lines.push('');
+  lines.push('Trust the local CA (or accept the browser warning); save it with:');
+  lines.push(`  ${caCommand(dist.caSecret)} | base64 -d > courseops-ca.crt`);
+  lines.push('');
+  lines.push('Credentials are generated at deploy time and live only in cluster Secrets; read them with:');
+  const loginKey = (k: SecretKeySpec) => !('from' in k) && /(^|-)(user|password)$/.test(k.key);
+  const login = dist.secrets.filter((s) => /grafana|dex/.test(s.name) && s.keys.some(loginKey));
+  for (const s of login) {
+    const who = /dex/.test(s.name) ? `Dex users${dist.dexUsers.length > 0 ? ` ${dist.dexUsers.join(', ')}` : ''}` : /grafana/.test(s.name) ? 'Grafana admin' : s.name;
+    lines.push(`  ${who} (${s.namespace}/${s.name}):`);
+    for (const k of s.keys.filter(loginKey)) lines.push(`    ${k.key}: ${readSecretCommand(s.namespace, s.name, k.key)}`);
+  }
+  const elastic = dist.manifests.flatMap((m) => m.objects).filter((o) => o.kind === 'Elasticsearch');
+  for (const es of elastic) {
+    const ns = es.namespace ?? 'default';
+    lines.push(`  Kibana/Elasticsearch user "elastic" (${ns}/${es.name}-es-elastic-user):`, `    elastic: ${readSecretCommand(ns, `${es.name}-es-elastic-user`, 'elastic')}`);
+  }
+  const others = dist.secrets.filter((s) => !login.includes(s));
+  if (others.length > 0) {
+    lines.push('  Other generated secrets (same command, other name and key):');
+    for (const s of others) lines.push(`    ${s.namespace}/${s.name}: ${s.keys.map((k) => k.key).join(', ')}`);
+  }
+  lines.push('');
+  lines.push('Check it end to end with `npm run smoke`; delete it with `npm run down`.');
+  return lines;
+}
+
+export function buildPlan(inputs: PlanInputs): Step[] {
+  const kindConfig = inputs.kindConfig ?? 'kind-config.yaml';
+  const steps: Step[] = [];
+
+  steps.push({
+    id: 'prerequisites',
+    type: 'prerequisites',
+    title: 'Check prerequisites (docker, kind, kubectl, helm)',
+    tools: TOOLS.map((t) => t.name),
+    commands: [
+      { argv: ['docker', 'info', '--format', '{{.ServerVersion}}'], note: 'the Docker daemon answers' },
+      { argv: ['kind', 'version'] },
+      { argv: ['kubectl', 'version', '--client'] },
+      { argv: ['helm', 'version', '--short'] },
+    ],
+  });
+
+  if (inputs.synth) {
+    steps.push({ id: 'synth', type: 'commands', title: 'Synthesize dist/ (npm run synth)', commands: [{ argv: ['npm', 'run', 'synth'] }] });
+  }
+
+  steps.push({
+    id: 'cluster',
+    type: 'commands',
+    title: `Create the kind cluster ${CLUSTER_NAME}`,
+    skipIf: { probe: { argv: ['kind', 'get', 'clusters'] }, line: CLUSTER_NAME, message: `cluster ${CLUSTER_NAME} already exists` },
+    commands: [
+      { argv: ['kind', 'create', 'cluster', '--name', CLUSTER_NAME, '--config', kindConfig, '--wait', '2m'], note: `skipped when "kind get clusters" lists ${CLUSTER_NAME}` },
+    ],
+  });
+
+  const rule = rewriteRule(ingressControllerService(inputs.dist?.releases ?? []));
+  steps.push({ id: 'coredns', type: 'coredns', title: 'CoreDNS: resolve *.courseops.test to the ingress controller', rule, commands: corednsCommands(rule) });
+
+  const buildArgs = inputs.baseImage ? ['--build-arg', `BASE_IMAGE=${inputs.baseImage}`] : [];
+  steps.push({
+    id: 'images',
+    type: 'commands',
+    title: 'Build the service images and load them into kind',
+    commands: [
+      ...SERVICES.map((s): Cmd => ({ argv: ['docker', 'build', '-f', `services/${s}/Dockerfile`, ...buildArgs, '-t', imageTag(s), '.'] })),
+      ...SERVICES.map((s): Cmd => ({ argv: ['kind', 'load', 'docker-image', imageTag(s), '--name', CLUSTER_NAME] })),
+    ],
+  });
+
+  const dist = inputs.dist;
+  if (!dist) {
+    steps.push({
+      id: 'pending',
+      type: 'note',
+      title: 'Secrets, Helm releases, manifests and waits',
+      lines: ['dist/ is missing, so the rest of the plan cannot be listed yet: it is computed from dist/ after `npm run synth`.'],
+    });
+    return steps;
+  }
+
+  // Secrets before the charts: charts that reference an existing Secret (Grafana admin, Dex, oauth2-proxy)
+  // could not become ready under `helm --wait` without it.
+  steps.push({
+    id: 'secrets',
+    type: 'secrets',
+    title: `Create the generated secrets (${dist.secrets.length})`,
+    secrets: dist.secrets,
+    commands: secretStepCommands(dist.secrets),
+  });
+
+  steps.push({
+    id: 'helm',
+    type: 'commands',
+    title: `Install the Helm releases in order (${dist.releases.map((r) => r.name).join(', ')})`,
+    commands: dist.releases.map((r) => helmCommand(r, dist.distDir)),
+  });
+
+  steps.push({
+    id: 'manifests',
+    type: 'commands',
+    title: `Apply ${path.join(dist.distDir, 'manifests')} server-side (${dist.manifests.length} files)`,
+    commands: dist.manifests.map((m) => applyCommand(m.path)),
+  });
+
+  steps.push({ id: 'wait', type: 'commands', title: 'Wait for every workload', commands: waitCommands(dist.manifests) });
+
+  steps.push({ id: 'summary', type: 'summary', title: 'Hosts, URLs and credentials', lines: summaryLines(dist) });
+  return steps;
+}
+
+/** The dry-run text: every command, one per line, secrets masked. */
+export function renderPlan(steps: readonly Step[]): string[] {
+  const out: string[] = [];
+  steps.forEach((step, i) => {
+    out.push(`== ${i + 1}. ${step.title} ==`);
+    switch (step.type) {
+      case 'prerequisites':
+        out.push(`# ${step.tools.join(', ')} must be on PATH (clear message and install hint for each missing one)`);
+        for (const c of step.commands) out.push(renderCommand(c));
+        break;
+      case 'commands':
+        if (step.skipIf) out.push(renderCommand(step.skipIf.probe));
+        for (const c of step.commands) out.push(renderCommand(c));
+        break;
+      case 'coredns':
+      case 'secrets':
+        for (const c of step.commands) out.push(renderCommand(c));
+        break;
+      case 'summary':
+      case 'note':
+        for (const l of step.lines) out.push(l);
+        break;
+    }
+    out.push('');
+  });
+  return out;
+}

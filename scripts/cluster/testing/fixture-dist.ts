@@ -1,0 +1,259 @@
+/**
+ * A small dist/ in the shape `npm run synth` writes (see inputs.ts), for the tests and for trying
+ * `npm run up -- --dry-run --dist <dir>` before the cdk8s app exists:
+ *   npx tsx scripts/cluster/testing/fixture-dist.ts /tmp/courseops-dist
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** In the file out of order on purpose: `up` installs by "order". */
+export const FIXTURE_RELEASES = [
+  {
+    order: 3,
+    name: 'kube-prometheus-stack',
+    namespace: 'monitoring',
+    repo: 'https://prometheus-community.github.io/helm-charts',
+    chart: 'kube-prometheus-stack',
+    version: '88.0.0',
+    valuesFile: 'helm/03-kube-prometheus-stack.values.yaml',
+    createNamespace: true,
+    waitFor: { timeout: '15m' },
+  },
+  {
+    order: 1,
+    name: 'cert-manager',
+    namespace: 'cert-manager',
+    repo: 'oci://quay.io/jetstack/charts',
+    chart: 'cert-manager',
+    version: 'v1.21.0',
+    valuesFile: 'helm/01-cert-manager.values.yaml',
+    createNamespace: true,
+  },
+  {
+    order: 2,
+    name: 'ingress-nginx',
+    namespace: 'ingress-nginx',
+    repo: 'https://kubernetes.github.io/ingress-nginx',
+    chart: 'ingress-nginx',
+    version: '4.15.1',
+    valuesFile: 'helm/02-ingress-nginx.values.yaml',
+    createNamespace: true,
+  },
+  {
+    order: 4,
+    name: 'eck-operator',
+    namespace: 'elastic-system',
+    repo: 'https://helm.elastic.co',
+    chart: 'eck-operator',
+    version: '3.5.0',
+    valuesFile: 'helm/04-eck-operator.values.yaml',
+    createNamespace: true,
+  },
+  {
+    order: 5,
+    name: 'argo-rollouts',
+    namespace: 'argo-rollouts',
+    repo: 'https://argoproj.github.io/argo-helm',
+    chart: 'argo-rollouts',
+    version: '2.41.0',
+    valuesFile: 'helm/05-argo-rollouts.values.yaml',
+    createNamespace: true,
+  },
+  {
+    order: 6,
+    name: 'dex',
+    namespace: 'auth',
+    repo: 'https://charts.dexidp.io',
+    chart: 'dex',
+    version: '0.24.1',
+    valuesFile: 'helm/06-dex.values.yaml',
+    createNamespace: true,
+    waitFor: { timeout: '10m' },
+  },
+];
+
+export const FIXTURE_DEX_VALUES = `config:
+  issuer: https://dex.courseops.test
+  staticPasswords:
+    - email: admin@courseops.test
+      username: admin
+      hashFromEnv: DEX_ADMIN_PASSWORD_HASH
+    - email: viewer@courseops.test
+      username: viewer
+      hashFromEnv: DEX_VIEWER_PASSWORD_HASH
+`;
+
+/** Every key form of the contract (cdk8s/src/secrets.ts). */
+export const FIXTURE_SECRETS = [
+  { namespace: 'courseops', name: 'course-db', keys: [{ key: 'password', generate: 'password' }], labels: { 'app.kubernetes.io/managed-by': 'cdk8s' } },
+  { namespace: 'courseops', name: 'teacher-db', keys: [{ key: 'password', generate: 'password' }] },
+  { namespace: 'courseops', name: 'alert-webhook', keys: [{ key: 'token', generate: 'password' }] },
+  {
+    namespace: 'auth',
+    name: 'dex-clients',
+    keys: [
+      { key: 'grafana', generate: 'password' },
+      { key: 'oauth2-proxy', generate: 'password' },
+    ],
+  },
+  {
+    namespace: 'auth',
+    name: 'dex-static-users',
+    keys: [
+      { key: 'admin-password', generate: 'password' },
+      { key: 'admin-password-hash', generate: 'bcrypt', from: 'admin-password' },
+      { key: 'viewer-password', generate: 'password' },
+      { key: 'viewer-password-hash', generate: 'bcrypt', from: 'viewer-password' },
+    ],
+  },
+  {
+    namespace: 'monitoring',
+    name: 'grafana-admin',
+    keys: [
+      { key: 'admin-user', value: 'admin' },
+      { key: 'admin-password', generate: 'password' },
+    ],
+    labels: { 'app.kubernetes.io/part-of': 'courseops' },
+  },
+  {
+    namespace: 'monitoring',
+    name: 'grafana-oauth',
+    keys: [{ key: 'client-secret', copyFrom: { namespace: 'auth', name: 'dex-clients', key: 'grafana' } }],
+  },
+  { namespace: 'monitoring', name: 'extra-config', keys: [{ key: 'config', fromFile: 'secrets/extra-config' }] },
+];
+
+export const FIXTURE_HOSTS = [
+  'course.courseops.test',
+  'teacher.courseops.test',
+  'status.courseops.test',
+  'grafana.courseops.test',
+  'kibana.courseops.test',
+  'prometheus.courseops.test',
+  'alertmanager.courseops.test',
+  'rollouts.courseops.test',
+  'dex.courseops.test',
+];
+
+/** File name -> content; written in a shuffled order, applied in file-name order. */
+export const FIXTURE_MANIFESTS: Record<string, string> = {
+  '20-courseops.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: course
+  namespace: courseops
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: teacher
+  namespace: courseops
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: status
+  namespace: courseops
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: postgres
+  namespace: courseops
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: course
+  namespace: courseops
+`,
+  '00-namespaces.yaml': `apiVersion: v1
+kind: Namespace
+metadata:
+  name: courseops
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: logging
+`,
+  '30-logging.yaml': `apiVersion: elasticsearch.k8s.elastic.co/v1
+kind: Elasticsearch
+metadata:
+  name: logs
+  namespace: logging
+---
+apiVersion: kibana.k8s.elastic.co/v1
+kind: Kibana
+metadata:
+  name: kibana
+  namespace: logging
+---
+apiVersion: beat.k8s.elastic.co/v1beta1
+kind: Beat
+metadata:
+  name: filebeat
+  namespace: logging
+`,
+  '10-certificates.yaml': `apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata:
+  name: selfsigned
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: courseops-ca
+  namespace: cert-manager
+spec:
+  isCA: true
+  secretName: courseops-root-ca
+  issuerRef:
+    kind: ClusterIssuer
+    name: selfsigned
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: courseops-tls
+  namespace: courseops
+`,
+  '40-auth.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: oauth2-proxy
+  namespace: monitoring
+---
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: apps/v1
+    kind: DaemonSet
+    metadata:
+      name: node-agent
+      namespace: monitoring
+`,
+};
+
+export function writeFixtureDist(dir: string): string {
+  mkdirSync(path.join(dir, 'helm'), { recursive: true });
+  mkdirSync(path.join(dir, 'manifests'), { recursive: true });
+  mkdirSync(path.join(dir, 'secrets'), { recursive: true });
+  writeFileSync(path.join(dir, 'helm/releases.json'), `${JSON.stringify(FIXTURE_RELEASES, null, 2)}\n`);
+  for (const r of FIXTURE_RELEASES) writeFileSync(path.join(dir, r.valuesFile), r.chart === 'dex' ? FIXTURE_DEX_VALUES : `# values of ${r.name}\n{}\n`);
+  for (const [name, text] of Object.entries(FIXTURE_MANIFESTS)) writeFileSync(path.join(dir, 'manifests', name), text);
+  writeFileSync(path.join(dir, 'secrets.json'), `${JSON.stringify(FIXTURE_SECRETS, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'secrets/extra-config'), 'some: config\n');
+  writeFileSync(path.join(dir, 'hosts.json'), `${JSON.stringify(FIXTURE_HOSTS, null, 2)}\n`);
+  return dir;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const dir = process.argv[2];
+  if (!dir) {
+    process.stderr.write('usage: tsx scripts/cluster/testing/fixture-dist.ts <dir>\n');
+    process.exit(2);
+  }
+  process.stdout.write(`${writeFixtureDist(path.resolve(dir))}\n`);
+}
