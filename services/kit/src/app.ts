@@ -35,7 +35,9 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
 
   app.use(requestId);
   if (options.instrumented !== false) app.use(instrument(metrics, logger));
-  app.use(helmet());
+  // No upgrade-insecure-requests: `npm run dev` serves plain HTTP on localhost, where the upgrade would
+  // send the status page's refresh to an https:// nobody listens on; in the cluster TLS ends at the ingress.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(closeConnectionsWhenDraining(readiness));
 
   app.get('/healthz', (_req, res) => {

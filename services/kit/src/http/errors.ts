@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 export const errorStatus = {
   invalid_json: 400,
   validation_failed: 400,
+  unauthorized: 401,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
