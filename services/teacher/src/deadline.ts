@@ -1,0 +1,33 @@
+/**
+ * One point in time by which a whole operation (several parallel calls and their retries) must be
+ * done: each call aborts through `signal`, and a retry starts only if `remainingMs` leaves room.
+ */
+export class Deadline {
+  readonly signal: AbortSignal;
+  private readonly endsAt: number;
+
+  private constructor(ms: number) {
+    this.endsAt = performance.now() + ms;
+    this.signal = AbortSignal.timeout(ms);
+  }
+
+  static after(ms: number): Deadline {
+    return new Deadline(ms);
+  }
+
+  get remainingMs(): number {
+    return Math.max(0, this.endsAt - performance.now());
+  }
+}
+
+/** Waits `ms`, or less if the deadline passes first. */
+export const sleepWithin = (ms: number, deadline: Deadline): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(done, Math.min(ms, deadline.remainingMs));
+    deadline.signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      deadline.signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
