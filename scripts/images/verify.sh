@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the three service images and runs each the way the cluster does (read-only root filesystem, all
+# capabilities dropped, no new privileges), checking: a numeric non-root user, /readyz 200 on the embedded
+# database, and exit 0 within the grace period on SIGTERM.
+#
+# Where no base image can be pulled (an offline machine), it makes one: Debian bookworm (debootstrap from
+# Debian's mirror) with this machine's Node.js and CA bundle, imported as courseops-local/node:20.
+# Usage: npm run test:images   (BASE_IMAGE=… to use a base image you have)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! docker info >/dev/null 2>&1; then
+  command -v dockerd >/dev/null || { echo "docker is not installed (Debian: apt-get install docker.io)"; exit 1; }
+  echo "starting dockerd"
+  (dockerd >/tmp/courseops-dockerd.log 2>&1 &)
+  for _ in $(seq 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
+fi
+
+base=${BASE_IMAGE:-node:20-bookworm-slim}
+if ! docker image inspect "$base" >/dev/null 2>&1 && ! docker pull -q "$base" >/dev/null 2>&1; then
+  base=courseops-local/node:20
+  if ! docker image inspect "$base" >/dev/null 2>&1; then
+    echo "no base image can be pulled: making $base from Debian bookworm and this machine's Node.js"
+    command -v debootstrap >/dev/null || { echo "debootstrap is not installed (apt-get install debootstrap)"; exit 1; }
+    rootfs=$(mktemp -d)
+    trap 'rm -rf "$rootfs"' EXIT
+    debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+    node_bin=$(readlink -f "$(command -v node)")
+    npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
+    cp "$node_bin" "$rootfs/usr/bin/node"
+    mkdir -p "$rootfs/usr/lib/node_modules" && cp -r "$npm_dir" "$rootfs/usr/lib/node_modules/npm"
+    ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/bin/npm"
+    ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/bin/npx"
+    # This machine's CA bundle, so npm inside the build trusts whatever TLS the host trusts.
+    mkdir -p "$rootfs/etc/ssl/certs" && cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
+    tar -C "$rootfs" -c . | docker import --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' - "$base" >/dev/null
+  fi
+fi
+echo "base image: $base"
+
+failed=0
+port=39100
+for service in course teacher status; do
+  port=$((port + 1))
+  image=courseops/$service:dev
+  echo "== $service: building $image"
+  docker build -q -f "services/$service/Dockerfile" --build-arg "BASE_IMAGE=$base" -t "$image" . 2>&1 >/dev/null | grep -v -e DEPRECATED -e buildx -e "^ *$" || true
+  container=courseops-verify-$service
+  docker rm -f "$container" >/dev/null 2>&1 || true
+  env=(-e PORT=3000 -e STATUS_TARGETS=self=http://127.0.0.1:3000 -e ALERT_WEBHOOK_TOKEN=verify)
+  docker run -d --name "$container" --read-only --cap-drop ALL --security-opt no-new-privileges "${env[@]}" -p "127.0.0.1:$port:3000" "$image" >/dev/null
+  ready=no
+  for _ in $(seq 40); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && ready=yes && break; sleep 0.5; done
+  user=$(docker exec "$container" id -u)
+  docker stop -t 30 "$container" >/dev/null
+  code=$(docker inspect "$container" --format '{{.State.ExitCode}}')
+  size=$(docker image inspect "$image" --format '{{.Size}}')
+  echo "   ready: $ready, uid: $user, exit on SIGTERM: $code, size: $((size / 1024 / 1024)) MiB"
+  if [ "$ready" != yes ] || [ "$user" = 0 ] || [ "$code" != 0 ]; then
+    failed=1
+    docker logs "$container" 2>&1 | tail -20
+  fi
+  docker rm "$container" >/dev/null
+done
+[ "$failed" = 0 ] && echo "images: all checks passed" || { echo "images: FAILED"; exit 1; }
