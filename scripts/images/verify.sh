@@ -44,7 +44,9 @@ for service in course teacher status; do
   port=$((port + 1))
   image=courseops/$service:dev
   echo "== $service: building $image"
-  docker build -q -f "services/$service/Dockerfile" --build-arg "BASE_IMAGE=$base" -t "$image" . 2>&1 >/dev/null | grep -v -e DEPRECATED -e buildx -e "^ *$" || true
+  if ! build_log=$(docker build -q -f "services/$service/Dockerfile" --build-arg "BASE_IMAGE=$base" -t "$image" . 2>&1); then
+    echo "$build_log"; echo "images: build of $service FAILED"; exit 1
+  fi
   container=courseops-verify-$service
   docker rm -f "$container" >/dev/null 2>&1 || true
   env=(-e PORT=3000 -e STATUS_TARGETS=self=http://127.0.0.1:3000 -e ALERT_WEBHOOK_TOKEN=verify)
