@@ -58,10 +58,15 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
   return app;
 }
 
-/** While draining, answers carry `Connection: close` so keep-alive clients move to another pod. */
+/**
+ * Once the listener is closed at the end of the shutdown delay, answers carry `Connection: close`, so
+ * keep-alive clients reconnect (to another pod, or are refused here) instead of being cut off. Not
+ * earlier: a client told to reconnect during the delay comes straight back, and whoever is still in the
+ * kernel's accept queue when the listener closes is reset after sending its request.
+ */
 const closeConnectionsWhenDraining =
   (readiness: Readiness): RequestHandler =>
   (_req, res, next) => {
-    if (readiness.isDraining) res.setHeader('Connection', 'close');
+    if (readiness.isClosingConnections) res.setHeader('Connection', 'close');
     next();
   };

@@ -30,6 +30,7 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 export class Readiness {
   private readonly checks: ReadinessCheck[] = [];
   private draining = false;
+  private closingConnections = false;
 
   constructor(private readonly timeoutMs = 2000) {}
 
@@ -45,6 +46,18 @@ export class Readiness {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /**
+   * The listener is closed: from now on every answer closes its connection, so a keep-alive client
+   * reconnects, and is refused here (or sent to another pod by the platform).
+   */
+  closeConnections(): void {
+    this.closingConnections = true;
+  }
+
+  get isClosingConnections(): boolean {
+    return this.closingConnections;
   }
 
   async report(): Promise<ReadinessReport> {

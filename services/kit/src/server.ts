@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
+import net from 'node:net';
 import type { Express } from 'express';
+import { answerConnect, answerUnparsableRequest } from './http/unparsable.js';
 import type { Logger } from './logger.js';
 import type { Readiness } from './readiness.js';
 
@@ -7,12 +9,16 @@ import type { Readiness } from './readiness.js';
 const keepAliveTimeoutMs = 65_000;
 /** The process exits within this even if something hangs (Kubernetes' default grace period is 30 s). */
 const hardExitMs = 28_000;
+/** At shutdown, how long a connection may stay idle before it is closed (it had time to send its request). */
+const idleConnectionGraceMs = 1000;
 
 export function listen(app: Express, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host ?? '::', (err?: Error) => (err ? reject(err) : resolve(server)));
     server.keepAliveTimeout = keepAliveTimeoutMs;
     server.headersTimeout = keepAliveTimeoutMs + 1000;
+    server.on('clientError', answerUnparsableRequest);
+    server.on('connect', answerConnect);
   });
 }
 
@@ -32,10 +38,17 @@ export async function shutdown(options: ShutdownOptions): Promise<void> {
   readiness.startDraining();
   logger.info('shutting down', { 'event.action': 'shutdown', 'shutdown.delay_ms': options.delayMs });
   await new Promise((r) => setTimeout(r, options.delayMs));
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
+  // Stop accepting, but not with server.close(): it also destroys every connection with no request in
+  // progress, and that includes connections just accepted whose request is not read yet, so clients get
+  // a reset for a request they sent. Close only the listener, from the check phase (the poll phase just
+  // accepted what the kernel had queued); from then on answers say `Connection: close`, and each
+  // connection ends after its answer.
+  await new Promise((r) => setImmediate(r));
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+  readiness.closeConnections();
+  // A keep-alive connection still idle after a grace period sends nothing more: close those.
+  const closeIdle = setInterval(() => server.closeIdleConnections(), idleConnectionGraceMs);
+  await closed.finally(() => clearInterval(closeIdle));
   await options.release();
   logger.info('stopped', { 'event.action': 'shutdown' });
 }

@@ -1,3 +1,4 @@
 export * from './http.js';
 export * from './postgres.js';
 export * from './tcpProxy.js';
+export * from './fuzz.js';
