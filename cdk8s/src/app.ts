@@ -6,6 +6,8 @@ import { databaseMixin } from './data/postgresql.js';
 import { clusterUrl, Microservice } from './microservice/microservice.js';
 import type { ServiceMixin } from './microservice/mixin.js';
 import { monitoringMixin } from './microservice/monitoring.js';
+import { AlertingChart } from './monitoring/chart.js';
+import { alertRulesMixin } from './monitoring/mixin.js';
 import { ns } from './namespaces.js';
 import { NamespacesChart } from './platform/namespaces.js';
 import { UiIngressesChart } from './platform/ui-ingresses.js';
@@ -14,7 +16,13 @@ import { services as declaredServices, status, type ServiceDecl } from './servic
 import { TlsChart } from './tls/ca.js';
 
 /** The mixins every service gets, in order; a declaration's own `mixins` run after these. */
-export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin()];
+export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin()];
+
+/** The defaults plus the declaration's own mixins; a declared mixin replaces the default of the same name (e.g. alert thresholds). */
+export const mixinsFor = (decl: ServiceDecl): ServiceMixin[] => {
+  const own = decl.mixins ?? [];
+  return [...defaultMixins().filter((m) => !own.some((o) => o.name === m.name)), ...own];
+};
 
 export interface Platform {
   readonly app: App;
@@ -54,11 +62,12 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
       config,
       hosts,
       secrets,
-      mixins: [...defaultMixins(), ...(decl.mixins ?? [])],
+      mixins: mixinsFor(decl),
     });
     add(decl.name, chart);
   }
   add('ui-ingresses', new UiIngressesChart(app, 'ui-ingresses', { hosts }));
+  add('alerting', new AlertingChart(app, 'alerting', { services: services.map((s) => s.name) }));
 
   const statusDecl = services.find((s) => s.name === status.name) ?? status;
   const releases = platformReleases({

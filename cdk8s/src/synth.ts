@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Platform } from './app.js';
 import { hostList } from './hosts.js';
+import { monitoringFiles } from './monitoring/files.js';
 
 export interface SynthOutput {
   /** Relative path -> file content. */
@@ -42,12 +43,14 @@ export function render(platform: Platform): SynthOutput {
   const hosts = hostList(platform.hosts);
   // An array of host names: the bring-up writes `127.0.0.1 <hosts...>` to /etc/hosts and a CoreDNS rewrite.
   files.set('hosts.json', JSON.stringify(hosts, null, 2) + '\n');
+  // Plain rules files and alertmanager.yaml, from the PrometheusRule objects and the Helm values above.
+  for (const [rel, content] of monitoringFiles(objects, platform.releases)) files.set(rel, content);
   return { files, objects };
 }
 
 /** Replaces `outDir`'s generated folders with the rendered files. */
 export function writeDist(out: SynthOutput, outDir: string): void {
-  for (const sub of ['manifests', 'helm']) rmSync(join(outDir, sub), { recursive: true, force: true });
+  for (const sub of ['manifests', 'helm', 'prometheus', 'alertmanager']) rmSync(join(outDir, sub), { recursive: true, force: true });
   for (const [rel, content] of out.files) {
     const path = join(outDir, rel);
     mkdirSync(join(path, '..'), { recursive: true });

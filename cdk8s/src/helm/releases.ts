@@ -2,6 +2,7 @@ import type { PlatformConfig } from '../config.js';
 import type { Hosts } from '../hosts.js';
 import { ns } from '../namespaces.js';
 import type { SecretRegistry } from '../secrets.js';
+import { alertmanagerReceiversSecret } from '../monitoring/alertmanager.js';
 import { readChartPins } from './pins.js';
 import type { Footprint } from './types.js';
 import { argoRolloutsFootprint, argoRolloutsValues } from './values/argo-rollouts.js';
@@ -104,6 +105,7 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
     name: ALERTMANAGER_WEBHOOK_SECRET,
     keys: [{ key: 'token', copyFrom: { namespace: ns.apps.name, name: 'status-alert-webhook', key: 'token' } }],
   });
+  ctx.secrets.add(alertmanagerReceiversSecret(ns.monitoring.name));
 
   const release = (
     order: number,
@@ -136,7 +138,7 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
       KPS_RELEASE,
       'kube-prometheus-stack',
       ns.monitoring.name,
-      kubePrometheusStackValues(h, { statusWebhookUrl: ctx.statusWebhookUrl, dexInternalUrl }),
+      kubePrometheusStackValues(h, { statusWebhookUrl: ctx.statusWebhookUrl, dexInternalUrl, domain: ctx.config.domain }),
       kubePrometheusStackFootprint(ctx.nodes),
       '15m',
       { grafana: 'grafana', 'kube-state-metrics': 'kube-state-metrics', 'prometheus-node-exporter': 'prometheus-node-exporter' },

@@ -36,6 +36,7 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
         ports: [9100, 10249, 10250, 10257, 10259, 2381],
         why: 'Prometheus scrapes host-network targets: node-exporter, kube-proxy, kubelet, controller-manager, scheduler, etcd',
       },
+      { peers: [WORLD], ports: [587], why: 'Alertmanager sends email through the SMTP submission port (Slack and Discord use 443)' },
     ],
   },
   ingress: {

@@ -1,4 +1,11 @@
 import type { Hosts } from '../../hosts.js';
+import {
+  ALERTMANAGER_RECEIVERS_SECRET,
+  ALERTMANAGER_WEBHOOK_SECRET,
+  alertmanagerConfig,
+  receiverSettingsFor,
+  type AlertmanagerConfig,
+} from '../../monitoring/alertmanager.js';
 import { ns } from '../../namespaces.js';
 import { resources, sumRequests, type Footprint, type Resources } from '../types.js';
 
@@ -10,7 +17,7 @@ export const kpsServices = {
   grafana: { name: `${KPS_RELEASE}-grafana`, port: 80 },
 } as const;
 /** Mounted by the Prometheus Operator at /etc/alertmanager/secrets/<name>/ (alertmanagerSpec.secrets). */
-export const ALERTMANAGER_WEBHOOK_SECRET = 'alertmanager-status-webhook';
+export { ALERTMANAGER_RECEIVERS_SECRET, ALERTMANAGER_WEBHOOK_SECRET };
 export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
 export const GRAFANA_OAUTH_SECRET = 'grafana-oauth';
 
@@ -23,25 +30,6 @@ interface VolumeClaimTemplate {
 const pvc = (storage: string): VolumeClaimTemplate => ({
   volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } } },
 });
-
-interface WebhookConfig {
-  readonly url: string;
-  readonly send_resolved: boolean;
-  readonly http_config: { readonly authorization: { readonly type: 'Bearer'; readonly credentials_file: string } };
-}
-
-/** The Alertmanager configuration file (passed through as alertmanager.yaml). */
-export interface AlertmanagerConfig {
-  readonly route: {
-    readonly receiver: string;
-    readonly group_by: readonly string[];
-    readonly group_wait: string;
-    readonly group_interval: string;
-    readonly repeat_interval: string;
-    readonly routes: readonly { readonly receiver: string; readonly matchers: readonly string[]; readonly continue?: boolean }[];
-  };
-  readonly receivers: readonly { readonly name: string; readonly webhook_configs?: readonly WebhookConfig[] }[];
-}
 
 export interface KubePrometheusStackValues {
   readonly crds: { readonly enabled: boolean };
@@ -111,53 +99,24 @@ export const kpsResources = {
   webhookPatch: resources('10m', '20Mi', '64Mi'),
 } as const;
 
-/** The status page receives every warning and critical alert (API.md: POST /api/alerts with a bearer token). */
-export function alertmanagerConfig(statusWebhookUrl: string): AlertmanagerConfig {
-  return {
-    route: {
-      receiver: 'null',
-      group_by: ['namespace', 'alertname'],
-      group_wait: '30s',
-      group_interval: '5m',
-      repeat_interval: '12h',
-      routes: [
-        { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
-        { receiver: 'null', matchers: ['alertname = "InfoInhibitor"'] },
-        { receiver: 'status-page', matchers: ['severity =~ "warning|critical"'] },
-      ],
-    },
-    // `null` stays: the operator keeps the old configuration if the receiver the chart's defaults refer to is missing.
-    receivers: [
-      { name: 'null' },
-      {
-        name: 'status-page',
-        webhook_configs: [
-          {
-            url: statusWebhookUrl,
-            send_resolved: true,
-            http_config: {
-              authorization: { type: 'Bearer', credentials_file: `/etc/alertmanager/secrets/${ALERTMANAGER_WEBHOOK_SECRET}/token` },
-            },
-          },
-        ],
-      },
-    ],
-  };
-}
-
-export function kubePrometheusStackValues(h: Hosts, opts: { statusWebhookUrl: string; dexInternalUrl: string }): KubePrometheusStackValues {
+export function kubePrometheusStackValues(
+  h: Hosts,
+  opts: { statusWebhookUrl: string; dexInternalUrl: string; domain: string },
+): KubePrometheusStackValues {
   const r = kpsResources;
   return {
     crds: { enabled: true },
     alertmanager: {
-      config: alertmanagerConfig(opts.statusWebhookUrl),
+      // Routing, receivers and inhibition: cdk8s/src/monitoring/alertmanager.ts (also dist/alertmanager/alertmanager.yaml).
+      config: alertmanagerConfig({ statusWebhookUrl: opts.statusWebhookUrl, receivers: receiverSettingsFor(opts.domain) }),
       ingress: { enabled: false },
       alertmanagerSpec: {
         replicas: 1,
         retention: '120h',
         storage: pvc('1Gi'),
         resources: r.alertmanager,
-        secrets: [ALERTMANAGER_WEBHOOK_SECRET],
+        // Mounted at /etc/alertmanager/secrets/<name>/<key>: the *_file paths of alertmanager.config.
+        secrets: [ALERTMANAGER_WEBHOOK_SECRET, ALERTMANAGER_RECEIVERS_SECRET],
         externalUrl: `https://${h.alertmanager}`,
       },
     },
