@@ -1,50 +1,17 @@
-import { memoryLogStream } from '@courseops/kit';
-import { createTestDatabase, serveOnLoopback, testFetch, type RunningApp, type TestResponse } from '@courseops/kit/testing';
+import { jsonRequest as json, startOnLoopback, type Driver, type RunningService } from '@courseops/kit/testing';
 import { asc } from 'drizzle-orm';
-import { inject } from 'vitest';
 import { courseAssignments, teachers } from '../src/schema.js';
 import { createTeacherService, type TeacherService, type TeacherSettings } from '../src/service.js';
 
-export type Driver = 'pglite' | 'postgres';
-export const drivers: Driver[] = ['pglite', 'postgres'];
+export { drivers, jsonRequest as json, type Driver } from '@courseops/kit/testing';
 
-export interface RunningTeacher extends RunningApp {
-  service: TeacherService;
-  logs: ReturnType<typeof memoryLogStream>;
-  call: (path: string, init?: RequestInit) => Promise<TestResponse>;
-  stop: () => Promise<void>;
-}
+export type RunningTeacher = RunningService<TeacherService>;
 
 /** A teacher service on a loopback port, on embedded PGlite or a fresh database of the test PostgreSQL server. */
-export async function startTeacher(driver: Driver, courseServiceUrl: string, settings: Partial<TeacherSettings> = {}): Promise<RunningTeacher> {
-  const databaseUrl = driver === 'postgres' ? await createTestDatabase(inject('postgresUrl'), 'teacher') : undefined;
-  const logs = memoryLogStream();
-  const service = await createTeacherService({
-    logLevel: 'info',
-    rateLimitPerMinute: 100_000,
-    logStream: logs,
-    courseServiceUrl,
-    courseServiceTimeoutMs: 2000,
-    ...settings,
-    databaseUrl,
-  });
-  const running = await serveOnLoopback(service.app);
-  return {
-    ...running,
-    service,
-    logs,
-    call: (path, init = {}) => testFetch(`${running.url}${path}`, init),
-    stop: async () => {
-      await running.close();
-      await service.close();
-    },
-  };
-}
-
-export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
-  headers: { 'content-type': 'application/json', ...headers },
-  body: JSON.stringify(body),
-});
+export const startTeacher = (driver: Driver, courseServiceUrl: string, settings: Partial<TeacherSettings> = {}): Promise<RunningTeacher> =>
+  startOnLoopback(driver, 'teacher', (common) =>
+    createTeacherService({ courseServiceUrl, courseServiceTimeoutMs: 2000, ...common, ...settings, databaseUrl: common.databaseUrl }),
+  );
 
 export const post = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', ...json(body, headers) });
 

@@ -2,3 +2,4 @@ export * from './http.js';
 export * from './postgres.js';
 export * from './tcpProxy.js';
 export * from './fuzz.js';
+export * from './service.js';
