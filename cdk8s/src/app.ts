@@ -8,6 +8,7 @@ import type { ServiceMixin } from './microservice/mixin.js';
 import { monitoringMixin } from './microservice/monitoring.js';
 import { AlertingChart } from './monitoring/chart.js';
 import { alertRulesMixin } from './monitoring/mixin.js';
+import { DashboardsChart, dashboardsMixin } from './monitoring/dashboards/configmaps.js';
 import { ns } from './namespaces.js';
 import { NamespacesChart } from './platform/namespaces.js';
 import { UiIngressesChart } from './platform/ui-ingresses.js';
@@ -16,7 +17,7 @@ import { services as declaredServices, status, type ServiceDecl } from './servic
 import { TlsChart } from './tls/ca.js';
 
 /** The mixins every service gets, in order; a declaration's own `mixins` run after these. */
-export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin()];
+export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin(), dashboardsMixin()];
 
 /** The defaults plus the declaration's own mixins; a declared mixin replaces the default of the same name (e.g. alert thresholds). */
 export const mixinsFor = (decl: ServiceDecl): ServiceMixin[] => {
@@ -68,6 +69,7 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
   }
   add('ui-ingresses', new UiIngressesChart(app, 'ui-ingresses', { hosts }));
   add('alerting', new AlertingChart(app, 'alerting', { services: services.map((s) => s.name) }));
+  add('dashboards', new DashboardsChart(app, 'dashboards', { services: services.map((s) => s.name) }));
 
   const statusDecl = services.find((s) => s.name === status.name) ?? status;
   const releases = platformReleases({

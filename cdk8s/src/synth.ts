@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import type { Platform } from './app.js';
 import { hostList } from './hosts.js';
 import { monitoringFiles } from './monitoring/files.js';
+import { dashboardFiles } from './monitoring/dashboards/configmaps.js';
 
 export interface SynthOutput {
   /** Relative path -> file content. */
@@ -45,12 +46,14 @@ export function render(platform: Platform): SynthOutput {
   files.set('hosts.json', JSON.stringify(hosts, null, 2) + '\n');
   // Plain rules files and alertmanager.yaml, from the PrometheusRule objects and the Helm values above.
   for (const [rel, content] of monitoringFiles(objects, platform.releases)) files.set(rel, content);
+  // Each Grafana dashboard's JSON, from its ConfigMap (grafana/dashboards/<uid>.json).
+  for (const [rel, content] of dashboardFiles(objects)) files.set(rel, content);
   return { files, objects };
 }
 
 /** Replaces `outDir`'s generated folders with the rendered files. */
 export function writeDist(out: SynthOutput, outDir: string): void {
-  for (const sub of ['manifests', 'helm', 'prometheus', 'alertmanager']) rmSync(join(outDir, sub), { recursive: true, force: true });
+  for (const sub of ['manifests', 'helm', 'prometheus', 'alertmanager', 'grafana']) rmSync(join(outDir, sub), { recursive: true, force: true });
   for (const [rel, content] of out.files) {
     const path = join(outDir, rel);
     mkdirSync(join(path, '..'), { recursive: true });
