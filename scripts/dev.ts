@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { startDevObservability } from './observability/localStack.js';
 
 interface DevService {
   name: string;
@@ -115,4 +116,12 @@ if (!stopping) {
 
   Ctrl-C stops everything.
 `);
+}
+if (!stopping) {
+  // Prometheus and Alertmanager from Debian's packages, loaded with the same scrape labels, rules and
+  // routes as the cluster; alerts open incidents on the local status page.
+  const observability = await startDevObservability({ statusUrl: 'http://localhost:3003', webhookToken }).catch((err: unknown) =>
+    console.error(`  local Prometheus/Alertmanager did not start: ${String(err)}`),
+  );
+  process.on('exit', () => observability?.stopNow());
 }
