@@ -207,7 +207,12 @@ describe('a real Alertmanager with this configuration', () => {
   let logs = '';
 
   afterAll(async () => {
-    am?.kill('SIGTERM');
+    // Wait for it to exit: it writes its data folder until then, and the folder is removed next.
+    if (am && am.exitCode === null) {
+      const exited = new Promise((r) => am!.once('exit', r));
+      am.kill('SIGTERM');
+      await exited;
+    }
     await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
   });
 
