@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
+  STATUS_WEBHOOK_MAX_ALERTS,
   ALERTMANAGER_RECEIVERS_SECRET,
   ALERTMANAGER_SECRETS_DIR,
   ALERTMANAGER_WEBHOOK_SECRET,
@@ -101,6 +102,31 @@ describe('one configuration, credentials from mounted Secrets', () => {
     }
     const webhook = platform.secrets.find((s) => s.name === ALERTMANAGER_WEBHOOK_SECRET)!;
     expect(webhook.keys).toEqual([{ key: 'token', copyFrom: { namespace: ns.apps.name, name: 'status-alert-webhook', key: 'token' } }]);
+  });
+
+  it('sends the status page at most as many alerts as fit its 16 KiB body limit', () => {
+    const hook = config.receivers.find((r) => r.name === receiverNames.statusPage)!.webhook_configs![0]!;
+    expect(hook.max_alerts).toBe(STATUS_WEBHOOK_MAX_ALERTS);
+    // The largest alert the rules can produce: its own labels and annotations (templates unexpanded, so
+    // doubled for what expansion may add), the target labels, and Alertmanager's per-alert fields.
+    type Rule = { alert?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    const rules = ofKind(objects, 'PrometheusRule').flatMap(
+      (r) => (r.spec as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules),
+    );
+    const alerts = rules.filter((r) => r.alert);
+    expect(alerts.length).toBeGreaterThan(10);
+    const largest = Math.max(
+      ...alerts.map((r) => {
+        const annotations = Object.fromEntries(Object.entries(r.annotations ?? {}).map(([k, v]) => [k, v + v]));
+        const labels = { ...r.labels, alertname: r.alert, namespace: 'courseops', service: 'teacher', job: 'teacher', pod: 'teacher-7d9f8b6c5d-x2k4q', instance: '10.244.0.123:3002', endpoint: 'http', container: 'teacher' };
+        return JSON.stringify({
+          status: 'firing', labels, annotations, startsAt: new Date().toISOString(), endsAt: new Date().toISOString(),
+          generatorURL: `https://prometheus.courseops.test/graph?g0.expr=${encodeURIComponent('x'.repeat(300))}`, fingerprint: '0123456789abcdef',
+        }).length;
+      }),
+    );
+    const envelope = 1500; // version, groupKey, status, receiver, group/common labels and annotations, externalURL
+    expect(envelope + STATUS_WEBHOOK_MAX_ALERTS * largest).toBeLessThanOrEqual(16 * 1024);
   });
 
   it('posts to the status Service of the manifests, resolved alerts included, with a bearer token', () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { STATUS_WEBHOOK_MAX_ALERTS } from '../../cdk8s/src/monitoring/alertmanager.js';
 import { ALERTMANAGER_FILE } from '../../cdk8s/src/monitoring/files.js';
 import { ns } from '../../cdk8s/src/namespaces.js';
 import { services } from '../../cdk8s/src/services.js';
@@ -101,7 +102,12 @@ describe('promtool and amtool accept the local configurations', () => {
       {
         name: 'status-page',
         webhook_configs: [
-          { url: 'http://127.0.0.1:3003/api/alerts', send_resolved: true, http_config: { authorization: { type: 'Bearer', credentials_file: tokenFile } } },
+          {
+            url: 'http://127.0.0.1:3003/api/alerts',
+            send_resolved: true,
+            max_alerts: STATUS_WEBHOOK_MAX_ALERTS,
+            http_config: { authorization: { type: 'Bearer', credentials_file: tokenFile } },
+          },
         ],
       },
     ]);

@@ -65,9 +65,13 @@ export interface HttpConfig {
   readonly authorization?: { readonly type: 'Bearer'; readonly credentials_file: string };
 }
 
+/** Alerts per status-page notification: up to about 1.6 KiB each, under the service's 16 KiB body limit. */
+export const STATUS_WEBHOOK_MAX_ALERTS = 8;
+
 export interface WebhookConfig {
   readonly url: string;
   readonly send_resolved: boolean;
+  readonly max_alerts?: number;
   readonly http_config: HttpConfig;
 }
 
@@ -182,6 +186,9 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
           {
             url: options.statusWebhookUrl,
             send_resolved: true,
+            // The status service takes JSON bodies up to 16 KiB (API.md); a group of more alerts than this
+            // would be refused whole, so Alertmanager sends the first ones (groups are per service anyway).
+            max_alerts: STATUS_WEBHOOK_MAX_ALERTS,
             http_config: { authorization: { type: 'Bearer', credentials_file: secretFile(ALERTMANAGER_WEBHOOK_SECRET, 'token') } },
           },
         ],
