@@ -8,6 +8,7 @@ import type { ServiceMixin } from './microservice/mixin.js';
 import { monitoringMixin } from './microservice/monitoring.js';
 import { AlertingChart } from './monitoring/chart.js';
 import { alertRulesMixin } from './monitoring/mixin.js';
+import { ProbesChart } from './monitoring/probes.js';
 import { DashboardsChart, dashboardsMixin } from './monitoring/dashboards/configmaps.js';
 import { ns } from './namespaces.js';
 import { NamespacesChart } from './platform/namespaces.js';
@@ -70,6 +71,7 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
   add('ui-ingresses', new UiIngressesChart(app, 'ui-ingresses', { hosts }));
   add('alerting', new AlertingChart(app, 'alerting', { services: services.map((s) => s.name) }));
   add('dashboards', new DashboardsChart(app, 'dashboards', { services: services.map((s) => s.name) }));
+  add('probes', new ProbesChart(app, 'probes', { services, hosts }));
 
   const statusDecl = services.find((s) => s.name === status.name) ?? status;
   const releases = platformReleases({

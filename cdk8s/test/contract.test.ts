@@ -29,6 +29,7 @@ describe('dist/helm/releases.json', () => {
       'argo-rollouts',
       'dex',
       'oauth2-proxy',
+      'prometheus-blackbox-exporter',
     ]);
   });
 });

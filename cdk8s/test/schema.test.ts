@@ -36,6 +36,7 @@ const CRD_FILES = [
   'prometheus-operator/monitoring.coreos.com_servicemonitors.yaml',
   'prometheus-operator/monitoring.coreos.com_podmonitors.yaml',
   'prometheus-operator/monitoring.coreos.com_prometheusrules.yaml',
+  'prometheus-operator/monitoring.coreos.com_probes.yaml',
 ];
 
 const coreKinds = [...new Set(objects.filter(isCore).map((o) => `${o.apiVersion} ${o.kind}`))];

@@ -19,6 +19,7 @@ import {
   kubePrometheusStackValues,
 } from './values/kube-prometheus-stack.js';
 import { OAUTH2_PROXY_SECRET, oauth2ProxyFootprint, oauth2ProxyValues } from './values/oauth2-proxy.js';
+import { BLACKBOX_RELEASE, blackboxExporterFootprint, blackboxExporterValues } from './values/prometheus-blackbox-exporter.js';
 
 /** A Helm release as data: the bring-up installs it with `helm upgrade --install --wait`. */
 export interface HelmRelease {
@@ -48,7 +49,8 @@ export interface ReleaseContext {
 /**
  * The releases in install order. CRDs come before anything that uses them: kube-prometheus-stack first,
  * since the other charts create ServiceMonitors; cert-manager, ingress-nginx, ECK and Argo Rollouts
- * before dist/manifests/ (ClusterIssuers, Ingresses, Rollouts); Dex before oauth2-proxy.
+ * before dist/manifests/ (ClusterIssuers, Ingresses, Rollouts); Dex before oauth2-proxy; the blackbox exporter
+ * (the prober of the Probes in dist/manifests/) last, after kube-prometheus-stack and the ingress controller it probes through.
  * The Secrets they reference are created by the bring-up before the first release (dist/secrets.json).
  */
 export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
@@ -149,5 +151,6 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
     release(5, 'argo-rollouts', 'argo-rollouts', ns.rollouts.name, argoRolloutsValues(), argoRolloutsFootprint),
     release(6, 'dex', 'dex', ns.auth.name, dexValues(h), dexFootprint),
     release(7, 'oauth2-proxy', 'oauth2-proxy', ns.auth.name, oauth2ProxyValues(h, dexInternalUrl, ctx.config.domain), oauth2ProxyFootprint),
+    release(8, BLACKBOX_RELEASE, 'prometheus-blackbox-exporter', ns.monitoring.name, blackboxExporterValues(), blackboxExporterFootprint),
   ];
 }

@@ -14,6 +14,8 @@ export const peers = {
   alertmanager: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'alertmanager' } },
   /** Grafana (subchart of kube-prometheus-stack). */
   grafana: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'grafana' } },
+  /** Blackbox exporter (chart prometheus-blackbox-exporter, release of the same name): the prober of the Probes. */
+  blackboxExporter: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'prometheus-blackbox-exporter' } },
   /** Argo Rollouts controller (runs analysis queries against Prometheus). */
   rolloutsController: { namespace: ns.rollouts.name, podLabels: { 'app.kubernetes.io/name': 'argo-rollouts' } },
 } as const satisfies Record<string, Peer>;

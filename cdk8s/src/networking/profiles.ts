@@ -27,6 +27,7 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
     ingress: [
       fromIngressController([3000, 9090, 9093], 'Grafana, Prometheus and Alertmanager UIs through the ingress controller'),
       { peers: [WORLD], ports: [10250], why: 'API server calls the Prometheus Operator admission webhook' },
+      { peers: [peers.prometheus], ports: [9115], why: 'Prometheus asks the blackbox exporter to run the Probes' },
     ],
     egress: [
       API_SERVER_RULE,
@@ -45,6 +46,7 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
     ingress: [
       { peers: [WORLD], ports: [80, 443], why: 'clients reach the controller through hostPort 80/443' },
       { peers: [WORLD], ports: [8443], why: 'API server calls the ingress admission webhook' },
+      { peers: [peers.blackboxExporter], ports: [80, 443], why: 'the blackbox exporter probes the public endpoints through the controller (.test hosts rewritten to it)' },
     ],
     egress: [API_SERVER_RULE, { peers: [ANY_NAMESPACE], why: 'the controller proxies to backends in every namespace' }],
   },
