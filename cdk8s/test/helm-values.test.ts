@@ -117,9 +117,11 @@ describe('chart settings the platform relies on (../shared/DESIGN.md pitfalls)',
   it('kube-prometheus-stack selects every ServiceMonitor, PodMonitor, rule, probe and scrape config', () => {
     const spec = values('kube-prometheus-stack').prometheus.prometheusSpec;
     for (const k of ['serviceMonitor', 'podMonitor', 'rule', 'probe', 'scrapeConfig']) expect(spec[`${k}SelectorNilUsesHelmValues`], k).toBe(false);
-    expect(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBeTruthy();
-    expect(spec.retention).toBeTruthy();
-    expect(spec.retentionSize).toBeTruthy();
+    // 15 days or 80 % of the volume, whichever first.
+    expect(spec.retention).toBe('15d');
+    const volumeGiB = Number(/^(\d+)Gi$/.exec(spec.storageSpec.volumeClaimTemplate.spec.resources.requests.storage)![1]);
+    const sizeGiB = Number(/^([\d.]+)GiB$/.exec(spec.retentionSize)![1]);
+    expect(sizeGiB / volumeGiB).toBeCloseTo(0.8);
     expect(values('kube-prometheus-stack').alertmanager.alertmanagerSpec.storage.volumeClaimTemplate).toBeTruthy();
   });
 

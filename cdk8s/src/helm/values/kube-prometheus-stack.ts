@@ -27,6 +27,10 @@ interface VolumeClaimTemplate {
   };
 }
 
+export const PROMETHEUS_RETENTION = '15d';
+export const PROMETHEUS_VOLUME_GIB = 5;
+export const PROMETHEUS_RETENTION_SHARE_OF_VOLUME = 0.8;
+
 const pvc = (storage: string): VolumeClaimTemplate => ({
   volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } } },
 });
@@ -173,9 +177,11 @@ export function kubePrometheusStackValues(
         scrapeConfigSelectorNilUsesHelmValues: false,
         scrapeInterval: '15s',
         evaluationInterval: '15s',
-        retention: '7d',
-        retentionSize: '4GiB',
-        storageSpec: pvc('5Gi'),
+        // Keep 15 days, or 80 % of the volume, whichever comes first: the size cap keeps a burst of
+        // series from filling the disk (Prometheus stops ingesting on a full volume).
+        retention: PROMETHEUS_RETENTION,
+        retentionSize: `${PROMETHEUS_VOLUME_GIB * PROMETHEUS_RETENTION_SHARE_OF_VOLUME}GiB`,
+        storageSpec: pvc(`${PROMETHEUS_VOLUME_GIB}Gi`),
         resources: r.prometheus,
         externalUrl: `https://${h.prometheus}`,
       },
