@@ -736,6 +736,25 @@ export function errorContractProperty(options: ContractPropertyOptions): fc.IAsy
   });
 }
 
+/**
+ * Runs `errorContractProperty` for `fuzzRuns` requests and returns how many answers of each status came
+ * back, so a caller can check the fuzzer got past the front door (more than one kind of answer).
+ */
+export async function checkErrorContract(options: ContractPropertyOptions): Promise<Map<number, number>> {
+  const statuses = new Map<number, number>();
+  await fc.assert(
+    errorContractProperty({
+      ...options,
+      onAnswer: async (request, response) => {
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        await options.onAnswer?.(request, response);
+      },
+    }),
+    { numRuns: fuzzRuns },
+  );
+  return statuses;
+}
+
 function omit(o: Record<string, unknown>, key: string): Record<string, unknown> {
   const copy = { ...o };
   delete copy[key];
