@@ -27,16 +27,18 @@ export function mount(app: Express, prefix: string, router: Router): void {
   );
 }
 
+/** IPv4 clients on a dual-stack socket show as ::ffff:a.b.c.d; Kibana groups by the plain address. */
+function plainClientIp(ip: string | undefined): string | undefined {
+  return ip?.startsWith('::ffff:') && /^::ffff:\d+\.\d+\.\d+\.\d+$/.test(ip) ? ip.slice(7) : ip;
+}
+
 /** Request metrics and one ECS access log line per request. */
 export function instrument(metrics: Metrics, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     const path = req.path;
     metrics.httpRequestsInFlight.inc();
-    let done = false;
     const record = () => {
-      if (done) return;
-      done = true;
       metrics.httpRequestsInFlight.dec();
       const durationNs = process.hrtime.bigint() - start;
       // A client that hung up before the answer was written is logged as 499, the ingress-nginx convention.
@@ -44,7 +46,9 @@ export function instrument(metrics: Metrics, logger: Logger): RequestHandler {
       const labels = { method: methodLabel(req.method), route: routeLabel(req, res), status_code: String(status) };
       metrics.httpRequestsTotal.inc(labels);
       metrics.httpRequestDuration.observe(labels, Number(durationNs) / 1e9);
-      logger.log(status >= 500 ? 'error' : 'info', `${req.method} ${path} ${status}`, {
+      const level = status >= 500 ? 'error' : 'info';
+      if (!logger.isLevelEnabled(level)) return;
+      logger.logLine(level, `${req.method} ${path} ${status}`, {
         'http.request.id': res.getHeader(requestIdHeader),
         'http.request.method': req.method,
         'url.path': path,
@@ -52,14 +56,14 @@ export function instrument(metrics: Metrics, logger: Logger): RequestHandler {
         'event.duration': Number(durationNs),
         'event.kind': 'event',
         'event.category': ['web'],
-        // IPv4 clients on a dual-stack socket show as ::ffff:a.b.c.d; log the plain address Kibana groups by.
-        'client.ip': req.ip?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ''),
+        'client.ip': plainClientIp(req.ip),
         'user_agent.original': req.get('user-agent'),
         'http.route': labels.route,
       });
     };
-    res.once('finish', record);
-    res.once('close', record);
+    // 'close' comes once, after 'finish' for an answer that was sent and alone when the client hung up
+    // (`on`, not `once`, saves once's wrapper and the listener's removal on every request).
+    res.on('close', record);
     next();
   };
 }
