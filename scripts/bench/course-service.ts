@@ -1,10 +1,14 @@
 /**
- * The course service as main.ts runs it, for `npm run bench`, with one switch more:
- * INSTRUMENTED=false builds it without request metrics and access logs, to measure what they cost.
+ * The course service as its image runs it (compiled by `tsc -b`, plain JavaScript), for `npm run bench`,
+ * with one switch more: INSTRUMENTED=false builds it without request metrics and access logs, to measure
+ * what they cost. Run it without the `source` condition, so `@courseops/kit` is the compiled kit too.
  */
 import { commonEnvSchema, intEnv, readEnv, serve } from '@courseops/kit';
 import { z } from 'zod';
-import { createCourseService } from '../../services/course/src/service.js';
+
+// The compiled module, typed by its source; scripts/bench.ts builds it first.
+const compiled = new URL('../../services/course/dist/service.js', import.meta.url).href;
+const { createCourseService } = (await import(compiled)) as typeof import('../../services/course/src/service.js');
 
 const env = readEnv(
   commonEnvSchema.extend({
