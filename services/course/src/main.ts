@@ -7,5 +7,6 @@ const service = await createCourseService({
   dataDir: env.DATA_DIR,
   logLevel: env.LOG_LEVEL,
   rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+  faultRate: env.FAULT_RATE,
 });
 await serve(service, env.PORT, env.SHUTDOWN_DELAY_MS);

@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { errorHandler, notFoundHandler } from './http/errors.js';
+import { injectFaults } from './http/faults.js';
 import { instrument } from './http/instrument.js';
 import { perClientRateLimit } from './http/rateLimit.js';
 import { requestId } from './http/requestId.js';
@@ -16,6 +17,8 @@ export interface ServiceAppOptions {
   rateLimitPerMinute: number;
   /** Metrics and access logs; off only in the benchmark that measures what they cost. */
   instrumented?: boolean;
+  /** FAULT_RATE: the share of API requests answered 500 on purpose (the canary demo); 0 by default. */
+  faultRate?: number;
 }
 
 /** JSON bodies up to 16 KiB, declared as application/json; put on each route that takes a body. */
@@ -52,6 +55,10 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
   });
 
   app.use(perClientRateLimit(options.rateLimitPerMinute));
+  if (options.faultRate) {
+    logger.warn(`FAULT_RATE=${options.faultRate}: this share of API requests fails with a 500 on purpose`);
+    app.use(injectFaults(options.faultRate));
+  }
   routes(app);
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

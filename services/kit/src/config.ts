@@ -31,5 +31,7 @@ export const commonEnvSchema = z.object({
   LOG_LEVEL: logLevelEnv(),
   RATE_LIMIT_PER_MINUTE: intEnv(600, 1),
   SHUTDOWN_DELAY_MS: intEnv(0, 0, 25_000),
+  /** The canary demo's switch: this share of API requests fails with a 500 (0, off, by default). */
+  FAULT_RATE: z.preprocess((v) => (v === undefined || v === '' ? undefined : v), z.coerce.number().min(0).max(1).default(0)),
 });
 export type CommonEnv = z.infer<typeof commonEnvSchema>;

@@ -3,6 +3,7 @@ export * from './config.js';
 export * from './context.js';
 export * from './db.js';
 export * from './http/errors.js';
+export * from './http/faults.js';
 export * from './http/instrument.js';
 export * from './http/rateLimit.js';
 export * from './http/requestId.js';

@@ -16,6 +16,8 @@ export interface ServiceSettings {
   rateLimitPerMinute: number;
   logStream?: Writable;
   instrumented?: boolean;
+  /** FAULT_RATE (see `injectFaults`). */
+  faultRate?: number;
 }
 
 export interface ServiceDefinition<S extends Schema> {
@@ -81,7 +83,7 @@ export async function buildService<S extends Schema>(
   const wired = wire(parts);
   for (const check of wired.checks ?? []) readiness.add(check);
   const app = createServiceApp(
-    { logger, metrics, readiness, rateLimitPerMinute: settings.rateLimitPerMinute, instrumented: settings.instrumented ?? true },
+    { logger, metrics, readiness, rateLimitPerMinute: settings.rateLimitPerMinute, instrumented: settings.instrumented ?? true, faultRate: settings.faultRate ?? 0 },
     wired.routes,
   );
   return {

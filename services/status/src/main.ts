@@ -9,6 +9,7 @@ const service = await createStatusService(
     dataDir: env.DATA_DIR,
     logLevel: env.LOG_LEVEL,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    faultRate: env.FAULT_RATE,
   },
   {
     targets: env.STATUS_TARGETS,

@@ -14,6 +14,7 @@ const service = await createTeacherService({
   dataDir: env.DATA_DIR,
   logLevel: env.LOG_LEVEL,
   rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+  faultRate: env.FAULT_RATE,
   courseServiceUrl: env.COURSE_SERVICE_URL,
   courseServiceTimeoutMs: env.COURSE_SERVICE_TIMEOUT_MS,
 });
