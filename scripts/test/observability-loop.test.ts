@@ -2,11 +2,13 @@
  * The observability loop, for real: the three services in-process on loopback (PGlite), Debian's
  * Prometheus scraping them with the cluster's target labels and evaluating the generated rules, Debian's
  * Alertmanager with the generated routing posting to the status service, and the status page showing
- * the incident open and close when the course service goes down and comes back.
+ * the incident open and close for two forced faults: the course service going down and coming back, and
+ * a course release failing half its requests (FAULT_RATE) rolled back.
  *
- * Test-only change to the generated rules: ServiceDown's `for` (1m) is shortened to 2s so the fault fires
- * within the test (rulesFiles({ alertFor })); every other rule is as generated. Alertmanager's route
- * timings (group_wait 30s, group_interval 5m) are shortened to 1s the same way.
+ * Test-only change to the generated rules: the `for` of ServiceDown (1m) and HighErrorRatio (5m) is
+ * shortened to 2s so the faults fire within the test (rulesFiles({ alertFor })); every other rule, and
+ * every expression and window, is as generated. Alertmanager's route timings (group_wait 30s,
+ * group_interval 5m) are shortened to 1s the same way.
  */
 import { Writable } from 'node:stream';
 import { parse } from 'yaml';
@@ -50,8 +52,9 @@ async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 
   }
 }
 
-// Generated rules (test copy: only ServiceDown's `for` shortened).
-const rules = rulesFiles({ alertFor: { ServiceDown: '2s' } });
+// Generated rules (test copy: only the `for` of the alerts the faults fire shortened).
+const alertFor = { ServiceDown: '2s', HighErrorRatio: '2s' };
+const rules = rulesFiles({ alertFor });
 type FileRule = { record?: string; alert?: string; expr: string; for?: string; labels?: Record<string, string> };
 const groups = [...rules.values()].flatMap((c) => (parse(c) as { groups: { name: string; rules: FileRule[] }[] }).groups);
 
@@ -90,7 +93,7 @@ describe('the observability loop: services -> Prometheus -> Alertmanager -> stat
   };
   const query = (q: string) => prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`query?query=${encodeURIComponent(q)}`);
   const incidents = async () =>
-    ((await (await fetch(`http://127.0.0.1:${status.port}/api/status`)).json()) as { incidents: { title: string; severity: string; resolvedAt: string | null }[] })
+    ((await (await fetch(`http://127.0.0.1:${status.port}/api/status`)).json()) as { incidents: { title: string; severity: string; startedAt: string; resolvedAt: string | null }[] })
       .incidents;
 
   const drive = async () => {
@@ -132,7 +135,7 @@ describe('the observability loop: services -> Prometheus -> Alertmanager -> stat
       webhookToken: TOKEN,
       scrapeInterval: '1s',
       evaluationInterval: '1s',
-      rules: { alertFor: { ServiceDown: '2s' } },
+      rules: { alertFor },
       alertmanagerRoute: { group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
       resolveTimeout: '5s',
     });
@@ -247,4 +250,55 @@ describe('the observability loop: services -> Prometheus -> Alertmanager -> stat
     });
     expect(Date.parse(closed.resolvedAt!)).toBeGreaterThan(0);
   }, 60_000);
+  it('course failing half its requests: HighErrorRatio fires and opens an incident; rolled back: it resolves', async () => {
+    const highErrorRatio = groups.find((g) => g.name === 'course-alerts')!.rules.find((r) => r.alert === 'HighErrorRatio')!;
+    expect(highErrorRatio.expr).toMatch(/> 0\.05$/);
+    expect(highErrorRatio.for).toBe('2s'); // the test copy (generated: 5m)
+    type PromAlert = { labels: Record<string, string>; state: string };
+    const alertState = async () =>
+      (await prom<{ alerts: PromAlert[] }>('alerts')).alerts.find((a) => a.labels.alertname === 'HighErrorRatio' && a.labels.service === 'course')?.state;
+    expect(await alertState()).toBeUndefined();
+
+    // A bad release: the same service with FAULT_RATE=0.5, swapped in on the same port. It is built
+    // before the healthy one stops, so no scrape sees the target down.
+    const port = course.port;
+    const faulty = await createCourseService({ ...settings(), faultRate: 0.5 });
+    await stopService(course);
+    course = await serve(faulty, port);
+
+    await eventually('HighErrorRatio firing in Prometheus', async () => expect(await alertState()).toBe('firing'), 30_000);
+    const ratio = await query('slo:sli_error:ratio_rate5m{service="course"}');
+    expect(Number(ratio.result[0]?.value[1])).toBeGreaterThan(0.05);
+    await eventually('HighErrorRatio in Alertmanager', async () => {
+      const alerts = (await (await fetch(`${stack.alertmanagerUrl}/api/v2/alerts`)).json()) as { labels: Record<string, string>; status: { state: string } }[];
+      expect(alerts.find((a) => a.labels.alertname === 'HighErrorRatio' && a.labels.service === 'course')?.status.state).toBe('active');
+    });
+    const isErrorRatio = (i: { title: string }) => i.title.startsWith('course answers more than 5') && i.title.endsWith('of requests with 5xx');
+    const opened = await eventually('an incident on the status page', async () => {
+      const found = (await incidents()).find(isErrorRatio);
+      expect(found, stack.logs().slice(-2000)).toBeDefined();
+      return found!;
+    });
+    expect(opened).toMatchObject({ severity: 'warning', resolvedAt: null });
+
+    // The rollback: a healthy build again, then enough good traffic that the errors fall under 5 %
+    // of the 5-minute window (the generated window; the test does not wait it out).
+    const healthy = await createCourseService(settings());
+    await stopService(course);
+    course = await serve(healthy, port);
+    const c = `http://127.0.0.1:${course.port}`;
+    // (A pooled keep-alive connection may still point at the stopped build: such a request just fails.)
+    const get = () => fetch(`${c}/api/courses?limit=1`).then((r) => (r.status === 200 ? 1 : 0), () => 0);
+    let answered = 0;
+    for (let batch = 0; batch < 60; batch++) answered += (await Promise.all(Array.from({ length: 50 }, get))).reduce((a: number, b) => a + b, 0);
+    expect(answered).toBeGreaterThan(2500);
+
+    await eventually('HighErrorRatio resolved in Prometheus', async () => expect(await alertState()).toBeUndefined(), 30_000);
+    const closed = await eventually('the incident resolved on the status page', async () => {
+      const found = (await incidents()).find(isErrorRatio);
+      expect(found?.resolvedAt, stack.logs().slice(-2000)).toBeTruthy();
+      return found!;
+    });
+    expect(Date.parse(closed.resolvedAt!)).toBeGreaterThan(Date.parse(closed.startedAt));
+  }, 90_000);
 });
