@@ -17,6 +17,7 @@ import {
   scrapeTargets,
   type LocalAlertmanagerOptions,
   type RulesFileOptions,
+  type ScrapeTarget,
 } from './prometheusConfig.js';
 
 /** An executable on PATH (or an absolute path), else undefined. */
@@ -46,6 +47,8 @@ export async function freePort(): Promise<number> {
 export interface LocalStackOptions {
   /** Service name -> host:port of its running instance (services not listed: 127.0.0.1:<declared port>). */
   readonly addresses?: Readonly<Record<string, string>>;
+  /** The scrape targets themselves, instead of one per service at `addresses` (e.g. a stable and a canary instance). */
+  readonly targets?: readonly ScrapeTarget[];
   /** Base URL of the local status service (its /api/alerts takes the notifications). */
   readonly statusUrl: string;
   /** The status service's ALERT_WEBHOOK_TOKEN. */
@@ -156,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ruleFiles.push(join(rulesDir, name));
     }
     const config = prometheusConfig({
-      targets: scrapeTargets(options.addresses),
+      targets: options.targets ?? scrapeTargets(options.addresses),
       ruleFiles,
       alertmanager: `127.0.0.1:${amPort}`,
       ...(options.scrapeInterval ? { scrapeInterval: options.scrapeInterval } : {}),

@@ -27,15 +27,21 @@ export interface ScrapeTarget {
   readonly service: string;
   /** host:port of the running instance. */
   readonly address: string;
-  /** Target labels, as the ServiceMonitor gives them in the cluster. */
-  readonly labels: Readonly<Record<'job' | 'namespace' | 'service' | 'pod' | 'container' | 'endpoint', string>>;
+  /**
+   * Target labels, as the ServiceMonitor gives them in the cluster; plus one label per `podTargetLabels`
+   * entry (dashes become underscores), `local` unless a test sets another (e.g. a canary's pod-template hash).
+   */
+  readonly labels: Readonly<Record<'job' | 'namespace' | 'service' | 'pod' | 'container' | 'endpoint', string>> & Readonly<Record<string, string>>;
   readonly metricsPath: string;
 }
 
 interface ServiceMonitorObject {
   kind: string;
   metadata: { name: string; namespace: string };
-  spec: { endpoints: { port: string; path?: string; relabelings?: { targetLabel?: string; replacement?: string; action?: string }[] }[] };
+  spec: {
+    podTargetLabels?: string[];
+    endpoints: { port: string; path?: string; relabelings?: { targetLabel?: string; replacement?: string; action?: string }[] }[];
+  };
 }
 
 /**
@@ -68,6 +74,7 @@ export function scrapeTargets(
         container: decl.name,
         pod: `${decl.name}-local`,
         endpoint: endpoint.port,
+        ...Object.fromEntries((monitor.spec.podTargetLabels ?? []).map((label) => [label.replace(/[^a-zA-Z0-9_]/g, '_'), 'local'])),
       },
     });
   }
@@ -97,7 +104,8 @@ export function prometheusConfig(options: PrometheusConfigOptions): Record<strin
     rule_files: [...options.ruleFiles],
     ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
     scrape_configs: options.targets.map((t) => ({
-      job_name: t.labels.job,
+      // Unique per target (several instances of one service may run: a stable and a canary); the `job` label is set below.
+      job_name: t.labels.pod,
       metrics_path: t.metricsPath,
       static_configs: [{ targets: [t.address] }],
       // `replace` with no source label: always sets the label (instance stays host:port, as podIP:port does in the cluster).

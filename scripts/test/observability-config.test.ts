@@ -38,7 +38,16 @@ describe('scrape targets from the ServiceMonitors', () => {
         service: s.name,
         address: `127.0.0.1:${s.port}`,
         metricsPath: '/metrics',
-        labels: { job: s.name, service: s.name, namespace: ns.apps.name, container: s.name, pod: `${s.name}-local`, endpoint: 'http' },
+        labels: {
+          job: s.name,
+          service: s.name,
+          namespace: ns.apps.name,
+          container: s.name,
+          pod: `${s.name}-local`,
+          endpoint: 'http',
+          // the ServiceMonitor's podTargetLabels: the Rollout's pod-template hash, which tells canary from stable
+          rollouts_pod_template_hash: 'local',
+        },
       });
     }
     expect(scrapeTargets({ course: '127.0.0.1:4001' })[0]!.address).toBe('127.0.0.1:4001');

@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import {
-  Rollout,
-  RolloutSpecStrategyCanaryMaxSurge,
-  RolloutSpecStrategyCanaryMaxUnavailable,
-  toJson_RolloutSpecStrategy,
-  type RolloutSpecStrategy,
-} from '../../imports/rollout-argoproj.io.js';
+import { Rollout, toJson_RolloutSpecStrategy } from '../../imports/rollout-argoproj.io.js';
+import { canaryStrategy } from '../delivery/strategy.js';
+import { CanaryAnalysis } from '../delivery/templates.js';
 import * as k8s from '../k8s.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import { peers } from '../networking/peers.js';
@@ -34,8 +30,8 @@ export const clusterUrl = (decl: ServiceDecl, namespace: string) =>
   `http://${serviceNames(decl.name).stableService}.${namespace}.svc.cluster.local:${decl.port}`;
 
 /**
- * One service of the platform, from its declaration: an Argo Rollout (canary strategy with nginx
- * traffic routing; the analysis steps come later), stable/canary/metrics Services, an Ingress with TLS,
+ * One service of the platform, from its declaration: an Argo Rollout (canary with ingress-nginx traffic
+ * routing and Prometheus analysis, src/delivery) and its AnalysisTemplates, stable/canary/metrics Services, an Ingress with TLS,
  * ServiceAccount, ConfigMap, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicies; then
  * the mixins (ServiceMonitor, PostgreSQL, ...).
  */
@@ -130,17 +126,8 @@ export class Microservice extends Construct {
       },
       spec: podSpec,
     };
-    const strategy: RolloutSpecStrategy = {
-      canary: {
-        stableService: names.stableService,
-        canaryService: names.canaryService,
-        maxUnavailable: RolloutSpecStrategyCanaryMaxUnavailable.fromNumber(0),
-        maxSurge: RolloutSpecStrategyCanaryMaxSurge.fromString('25%'),
-        ...(decl.ingress ? { trafficRouting: { nginx: { stableIngress: names.ingress } } } : {}),
-        // A later issue adds the analysis (pause, AnalysisTemplate); until then the update goes straight to 100%.
-        steps: [{ setWeight: 100 }],
-      },
-    };
+    const strategy = canaryStrategy({ service: decl.name, namespace, names, ingress: decl.ingress !== undefined });
+    new CanaryAnalysis(this, 'CanaryAnalysis', { service: decl.name, namespace, labels: { ...labels, 'app.kubernetes.io/component': 'delivery' } });
     this.rollout = new ApiObject(this, 'Rollout', {
       ...Rollout.GVK,
       metadata: { name: names.workload, namespace, labels },

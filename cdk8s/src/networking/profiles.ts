@@ -28,6 +28,7 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
       fromIngressController([3000, 9090, 9093], 'Grafana, Prometheus and Alertmanager UIs through the ingress controller'),
       { peers: [WORLD], ports: [10250], why: 'API server calls the Prometheus Operator admission webhook' },
       { peers: [peers.prometheus], ports: [9115], why: 'Prometheus asks the blackbox exporter to run the Probes' },
+      { peers: [peers.rolloutsController], ports: [9090], why: "Argo Rollouts' canary analysis queries Prometheus" },
     ],
     egress: [
       API_SERVER_RULE,

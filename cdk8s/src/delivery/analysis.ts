@@ -1,0 +1,105 @@
+/**
+ * What decides a canary: Prometheus queries on the canary's own pods and on ingress-nginx's canary
+ * upstream, and the conditions Argo Rollouts applies to their results. Plain data, so the same
+ * definitions become the AnalysisTemplates (./templates.ts) and run against a real local Prometheus in
+ * the tests (scripts/test/canary-analysis.test.ts).
+ *
+ * Conditions use the subset of Argo Rollouts' expression language (expr) that reads the same in
+ * JavaScript: `len(result)`, `result[0]`, comparisons and `&&`. NaN (no requests: 0/0) compares false,
+ * so a canary that got no traffic fails the gated analysis instead of passing it.
+ */
+import { NON_SLI_ROUTE_MATCHER } from '../monitoring/rules.js';
+import { defaultThresholds } from '../monitoring/service-rules.js';
+
+/** The AnalysisTemplates' arguments, filled in by the Rollout (see strategy.ts). */
+export const ANALYSIS_ARGS = ['service', 'namespace', 'canary-hash', 'canary-service'] as const;
+export type AnalysisArg = (typeof ANALYSIS_ARGS)[number];
+const arg = (name: AnalysisArg) => `{{args.${name}}}`;
+
+/** Prometheus label the ServiceMonitor copies from the pod's `rollouts-pod-template-hash` label. */
+export const CANARY_HASH_LABEL = 'rollouts_pod_template_hash';
+
+/** Window of every rate: at least four scrapes (15 s) of the canary, and shorter than a step's pause. */
+export const ANALYSIS_WINDOW = '2m';
+
+export interface CanaryThresholds {
+  /** Lowest share of non-5xx answers of the canary (default: 1 − the HighErrorRatio threshold). */
+  readonly minSuccessRatio: number;
+  /** Highest p95 of the canary's request duration, seconds (default: the HighLatencyP95 threshold). */
+  readonly maxLatencyP95Seconds: number;
+  /** Fewest user requests (probes and scrapes excluded) the canary must have answered in the window. */
+  readonly minRequests: number;
+}
+
+export const defaultCanaryThresholds: CanaryThresholds = {
+  minSuccessRatio: 1 - defaultThresholds.errorRatio,
+  maxLatencyP95Seconds: defaultThresholds.latencyP95Seconds,
+  minRequests: 20,
+};
+
+export interface AnalysisMetric {
+  readonly name: string;
+  /** Why this metric exists, for the template's readers. */
+  readonly why: string;
+  readonly query: string;
+  /** Gated analysis (a step): the measurement passes only when this holds. */
+  readonly successCondition: string;
+  /** Background analysis: the measurement fails only when this holds (no data is not a failure there); none = not run in the background. */
+  readonly failureCondition?: string;
+  /** Needs ingress-nginx's metrics: no data outside a cluster. */
+  readonly clusterOnly?: boolean;
+}
+
+/** The canary pods' user requests (the Rollout's newest pod-template hash). */
+const canaryRequests = (extra = '') =>
+  `http_requests_total{namespace="${arg('namespace')}",service="${arg('service')}",${CANARY_HASH_LABEL}="${arg('canary-hash')}",${NON_SLI_ROUTE_MATCHER}${extra}}`;
+
+export function canaryMetrics(thresholds: CanaryThresholds = defaultCanaryThresholds): AnalysisMetric[] {
+  const t = thresholds;
+  const w = ANALYSIS_WINDOW;
+  // ingress-nginx labels a request served by the canary Ingress with its upstream, `<namespace>-<service>-<port>`.
+  const nginxCanary = (extra = '') =>
+    `nginx_ingress_controller_requests{namespace="${arg('namespace')}",canary=~"${arg('namespace')}-${arg('canary-service')}-.+"${extra}}`;
+  const atLeast = (x: number) => `len(result) > 0 && result[0] >= ${x}`;
+  const atMost = (x: number) => `len(result) > 0 && result[0] <= ${x}`;
+  return [
+    {
+      name: 'canary-traffic',
+      why: 'no-data guard: a canary that answered too few user requests has proved nothing, so it fails',
+      query: `sum(increase(${canaryRequests()}[${w}]))`,
+      successCondition: atLeast(t.minRequests),
+      // Not in the background analysis: a quiet minute there is not a fault.
+    },
+    {
+      name: 'success-ratio',
+      why: "share of the canary pods' user requests answered without a 5xx (the services' own metrics)",
+      query: `sum(rate(${canaryRequests(',status_code!~"5.."')}[${w}])) / sum(rate(${canaryRequests()}[${w}]))`,
+      successCondition: atLeast(t.minSuccessRatio),
+      failureCondition: `len(result) > 0 && result[0] < ${t.minSuccessRatio}`,
+    },
+    {
+      name: 'ingress-success-ratio',
+      why: 'the same seen by the ingress controller: also counts requests the canary never answered (502, 504)',
+      query: `sum(rate(${nginxCanary(',status!~"5.."')}[${w}])) / sum(rate(${nginxCanary()}[${w}]))`,
+      successCondition: atLeast(t.minSuccessRatio),
+      failureCondition: `len(result) > 0 && result[0] < ${t.minSuccessRatio}`,
+      clusterOnly: true,
+    },
+    {
+      name: 'latency-p95',
+      why: "p95 of the canary pods' request duration, seconds",
+      query: `histogram_quantile(0.95, sum by (le) (rate(${canaryRequests().replace('http_requests_total', 'http_request_duration_seconds_bucket')}[${w}])))`,
+      successCondition: atMost(t.maxLatencyP95Seconds),
+      failureCondition: `len(result) > 0 && result[0] > ${t.maxLatencyP95Seconds}`,
+    },
+  ];
+}
+
+/** A query with the arguments filled in, as the AnalysisRun sends it. */
+export function withArgs(query: string, args: Readonly<Record<AnalysisArg, string>>): string {
+  return query.replace(/\{\{args\.([a-z-]+)\}\}/g, (whole, name: string) => {
+    const value = (args as Record<string, string>)[name];
+    if (value === undefined) throw new Error(`no value for ${whole}`);
+    return value;
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * `npm run canary` as data: its arguments, the commands it runs (shown by --dry-run, run by canary.ts)
+ * and how it reads a Rollout's status into one line of progress and a verdict.
+ */
+import { CLUSTER_NAME, kubectl, SERVICES, type Cmd } from './commands.js';
+
+export const APPS_NAMESPACE = 'courseops';
+export const IMAGE_PREFIX = 'courseops';
+
+export type CanaryRequest =
+  | { action: 'deploy'; service: string; tag: string; faultRate?: number; build: boolean; traffic: boolean; timeoutMinutes: number }
+  | { action: 'promote' | 'abort'; service: string };
+
+export const CANARY_USAGE = `Usage:
+  npm run canary -- <service> <image-tag> [--fault-rate R] [--no-build] [--no-traffic] [--timeout MINUTES] [--dry-run]
+  npm run canary -- <service> --promote | --abort [--dry-run]
+
+  <service>        ${SERVICES.join(', ')}
+  <image-tag>      builds courseops/<service>:<image-tag> from the working tree, loads it into kind, sets it on
+                   the Rollout, then follows the canary until it is promoted (exit 0) or aborted (exit 1)
+  --fault-rate R   also sets FAULT_RATE=R (0..1) on the new pods: that share of API requests fails with a
+                   500, so the analysis aborts the canary (the rollback demo); without it FAULT_RATE is removed
+  --no-build       the image is already in the cluster (skip docker build and kind load)
+  --no-traffic     do not send requests through the ingress while following (the analysis needs some)
+  --timeout MIN    give up following after MIN minutes (default 30; the canary itself goes on)
+  --promote        promote now: skip the remaining steps and analysis (Argo Rollouts' full promotion)
+  --abort          abort now: all traffic back to the stable pods, the canary scaled down
+  --dry-run        print the commands, run nothing
+`;
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Parses `<service> <tag> [flags]` or `<service> --promote|--abort`; throws a message naming what is wrong. */
+export function parseCanaryArgs(argv: readonly string[]): CanaryRequest & { dryRun: boolean } {
+  const positional: string[] = [];
+  const switches = new Set<string>();
+  const values = new Map<string, string>();
+  const withValue = ['fault-rate', 'timeout'];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    if (withValue.includes(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new Error(`--${name} needs a value`);
+      values.set(name, value);
+    } else if (['promote', 'abort', 'no-build', 'no-traffic', 'dry-run'].includes(name) && inline === undefined) switches.add(name);
+    else throw new Error(`unknown flag ${arg}\n\n${CANARY_USAGE}`);
+  }
+  const [service, tag, extra] = positional;
+  if (!service) throw new Error(`which service?\n\n${CANARY_USAGE}`);
+  if (!(SERVICES as readonly string[]).includes(service)) throw new Error(`unknown service "${service}": one of ${SERVICES.join(', ')}`);
+  if (extra !== undefined) throw new Error(`unexpected argument "${extra}"`);
+  const dryRun = switches.has('dry-run');
+
+  const manual = ['promote', 'abort'].filter((s) => switches.has(s)) as ('promote' | 'abort')[];
+  if (manual.length > 1) throw new Error('--promote and --abort exclude each other');
+  if (manual.length === 1) {
+    if (tag !== undefined || values.size > 0 || switches.has('no-build') || switches.has('no-traffic')) {
+      throw new Error(`--${manual[0]} takes only the service name`);
+    }
+    return { action: manual[0]!, service, dryRun };
+  }
+
+  if (tag === undefined) throw new Error(`which image tag?\n\n${CANARY_USAGE}`);
+  if (!TAG.test(tag)) throw new Error(`"${tag}" is not a valid image tag`);
+  let faultRate: number | undefined;
+  if (values.has('fault-rate')) {
+    faultRate = Number(values.get('fault-rate'));
+    if (!Number.isFinite(faultRate) || faultRate < 0 || faultRate > 1) throw new Error(`--fault-rate must be between 0 and 1, got "${values.get('fault-rate')}"`);
+  }
+  const timeoutMinutes = Number(values.get('timeout') ?? 30);
+  if (!Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) throw new Error(`--timeout must be a positive number of minutes`);
+  return {
+    action: 'deploy',
+    service,
+    tag,
+    ...(faultRate !== undefined ? { faultRate } : {}),
+    build: !switches.has('no-build'),
+    traffic: !switches.has('no-traffic'),
+    timeoutMinutes,
+    dryRun,
+  };
+}
+
+export const imageRef = (service: string, tag: string) => `${IMAGE_PREFIX}/${service}:${tag}`;
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: unknown;
+}
+
+/**
+ * The commands of a request. `currentEnv` is the service container's env in the Rollout as synthesized
+ * (dist/): the patch sets the whole list, so FAULT_RATE is added or removed without touching the rest.
+ */
+export function canaryCommands(request: CanaryRequest, currentEnv: readonly EnvVar[] = []): Cmd[] {
+  const rollout = (...args: string[]) => kubectl('-n', APPS_NAMESPACE, ...args);
+  if (request.action !== 'deploy') {
+    // What `kubectl argo rollouts promote --full` and `abort` patch, without needing the plugin.
+    const status = request.action === 'promote' ? '{"status":{"promoteFull":true}}' : '{"status":{"abort":true}}';
+    return [{ argv: rollout('patch', 'rollout', request.service, '--subresource', 'status', '--type', 'merge', '-p', status) }];
+  }
+  const image = imageRef(request.service, request.tag);
+  const env = [
+    ...currentEnv.filter((e) => e.name !== 'FAULT_RATE'),
+    ...(request.faultRate !== undefined ? [{ name: 'FAULT_RATE', value: String(request.faultRate) }] : []),
+  ];
+  const patch = [
+    { op: 'replace', path: '/spec/template/spec/containers/0/image', value: image },
+    { op: 'replace', path: '/spec/template/spec/containers/0/env', value: env },
+  ];
+  return [
+    ...(request.build
+      ? [
+          { argv: ['docker', 'build', '-f', `services/${request.service}/Dockerfile`, '-t', image, '.'] },
+          { argv: ['kind', 'load', 'docker-image', image, '--name', CLUSTER_NAME] },
+        ]
+      : []),
+    { argv: rollout('patch', 'rollout', request.service, '--type', 'json', '-p', JSON.stringify(patch)) },
+  ];
+}
+
+/** The parts of a Rollout's status `npm run canary` reads (argoproj.io/v1alpha1). */
+export interface RolloutStatusView {
+  metadata?: { generation?: number };
+  spec?: { strategy?: { canary?: { steps?: unknown[] } } };
+  status?: {
+    phase?: string;
+    message?: string;
+    abort?: boolean;
+    observedGeneration?: string | number;
+    currentStepIndex?: number;
+    currentPodHash?: string;
+    stableRS?: string;
+    pauseConditions?: { reason: string }[] | null;
+    canary?: { weights?: { canary?: { weight?: number } }; currentStepAnalysisRunStatus?: { name?: string; status?: string }; currentBackgroundAnalysisRunStatus?: { name?: string; status?: string } };
+    readyReplicas?: number;
+    replicas?: number;
+  };
+}
+
+export type CanaryVerdict = 'progressing' | 'promoted' | 'aborted';
+
+/** One line of progress and what it means for `npm run canary`. */
+export function readRollout(r: RolloutStatusView): { verdict: CanaryVerdict; line: string } {
+  const s = r.status ?? {};
+  const steps = r.spec?.strategy?.canary?.steps?.length ?? 0;
+  const observed = s.observedGeneration !== undefined && Number(s.observedGeneration) === r.metadata?.generation;
+  const step = `step ${Math.min(s.currentStepIndex ?? 0, steps)}/${steps}`;
+  const weight = `canary weight ${s.canary?.weights?.canary?.weight ?? 0} %`;
+  const analyses = [
+    s.canary?.currentStepAnalysisRunStatus?.name ? `analysis ${s.canary.currentStepAnalysisRunStatus.name}: ${s.canary.currentStepAnalysisRunStatus.status ?? '?'}` : '',
+    s.canary?.currentBackgroundAnalysisRunStatus?.name ? `background ${s.canary.currentBackgroundAnalysisRunStatus.status ?? '?'}` : '',
+  ].filter(Boolean);
+  const paused = s.pauseConditions?.length ? `paused (${s.pauseConditions.map((p) => p.reason).join(', ')})` : '';
+  const line = [s.phase ?? 'Unknown', step, weight, paused, ...analyses, s.message ?? ''].filter(Boolean).join(' · ');
+  if (s.abort || (observed && s.phase === 'Degraded')) return { verdict: 'aborted', line };
+  if (observed && s.phase === 'Healthy' && s.currentPodHash !== undefined && s.currentPodHash === s.stableRS) return { verdict: 'promoted', line };
+  return { verdict: 'progressing', line };
+}
