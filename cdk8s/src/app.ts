@@ -2,6 +2,7 @@ import { App, Chart } from 'cdk8s';
 import { defaultConfig, type PlatformConfig } from './config.js';
 import { hostsFor, type Hosts } from './hosts.js';
 import { platformReleases, type HelmRelease } from './helm/releases.js';
+import { backupMixin } from './data/backup.js';
 import { databaseMixin } from './data/postgresql.js';
 import { clusterUrl, Microservice } from './microservice/microservice.js';
 import type { ServiceMixin } from './microservice/mixin.js';
@@ -10,6 +11,7 @@ import { AlertingChart } from './monitoring/chart.js';
 import { alertRulesMixin } from './monitoring/mixin.js';
 import { ProbesChart } from './monitoring/probes.js';
 import { DashboardsChart, dashboardsMixin } from './monitoring/dashboards/configmaps.js';
+import { LoggingChart } from './logging/chart.js';
 import { ns } from './namespaces.js';
 import { NamespacesChart } from './platform/namespaces.js';
 import { UiIngressesChart } from './platform/ui-ingresses.js';
@@ -18,7 +20,7 @@ import { services as declaredServices, status, type ServiceDecl } from './servic
 import { TlsChart } from './tls/ca.js';
 
 /** The mixins every service gets, in order; a declaration's own `mixins` run after these. */
-export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin(), dashboardsMixin()];
+export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin(), dashboardsMixin(), backupMixin()];
 
 /** The defaults plus the declaration's own mixins; a declared mixin replaces the default of the same name (e.g. alert thresholds). */
 export const mixinsFor = (decl: ServiceDecl): ServiceMixin[] => {
@@ -72,6 +74,7 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
   add('alerting', new AlertingChart(app, 'alerting', { services: services.map((s) => s.name) }));
   add('dashboards', new DashboardsChart(app, 'dashboards', { services: services.map((s) => s.name) }));
   add('probes', new ProbesChart(app, 'probes', { services, hosts }));
+  add('logging', new LoggingChart(app, 'logging', { hosts, secrets }));
 
   const statusDecl = services.find((s) => s.name === status.name) ?? status;
   const releases = platformReleases({

@@ -1,11 +1,14 @@
 /**
  * The namespaces the platform creates, each with its Pod Security Admission level.
  *
- * `restricted` wherever the workloads allow it. Two namespaces cannot be restricted:
+ * `restricted` wherever the workloads allow it. Three namespaces cannot be restricted:
  * - monitoring: prometheus-node-exporter runs with hostNetwork, hostPID and hostPath mounts;
  * - ingress-nginx: on kind the controller binds hostPort 80/443 on the node labelled ingress-ready
  *   (baseline forbids host ports too).
- * Those two enforce `privileged` but still warn and audit at `restricted`, so anything that could be
+ * - logging-agents: Filebeat mounts the node's /var/log/containers and /var/log/pods (hostPath, which
+ *   baseline forbids too) and reads them as root. It has a namespace of its own so that the rest of the
+ *   Elastic Stack (namespace `logging`) stays restricted.
+ * Those enforce `privileged` but still warn and audit at `restricted`, so anything that could be
  * hardened shows up in `kubectl` warnings and the audit log.
  *
  * The services and their PostgreSQL share the `courseops` namespace: a Secret cannot be referenced
@@ -40,6 +43,17 @@ export const ns = {
   elastic: { name: 'elastic-system', psa: 'restricted', purpose: 'ECK operator' },
   rollouts: { name: 'argo-rollouts', psa: 'restricted', purpose: 'Argo Rollouts controller and dashboard' },
   auth: { name: 'auth', psa: 'restricted', purpose: 'Dex (OIDC) and oauth2-proxy' },
+  logging: {
+    name: 'logging',
+    psa: 'restricted',
+    purpose: 'Elastic Stack managed by ECK: Elasticsearch, Kibana, Logstash and the bootstrap Job',
+  },
+  loggingAgents: {
+    name: 'logging-agents',
+    psa: 'privileged',
+    psaReason: 'Filebeat reads every container log from the node (hostPath /var/log/containers and /var/log/pods) as root',
+    purpose: 'Filebeat DaemonSet (ECK Beat) shipping container logs to Logstash',
+  },
 } as const satisfies Record<string, NamespaceDecl>;
 
 export type NamespaceKey = keyof typeof ns;

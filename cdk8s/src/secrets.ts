@@ -23,7 +23,12 @@ export interface SecretSpec {
   readonly name: string;
   readonly keys: readonly SecretKeySpec[];
   readonly labels?: Readonly<Record<string, string>>;
+  /** Secret type when not Opaque, e.g. `kubernetes.io/basic-auth` (ECK's file realm users). */
+  readonly type?: string;
 }
+
+/** The Secret type Kubernetes validates for `username` and `password` keys (ECK's file realm reads it). */
+export const BASIC_AUTH = 'kubernetes.io/basic-auth';
 
 /** Collects the Secrets declared by constructs and releases, in declaration order. */
 export class SecretRegistry {
@@ -45,6 +50,11 @@ export class SecretRegistry {
         }
       }
       keys.add(k.key);
+    }
+    if (spec.type === BASIC_AUTH) {
+      for (const required of ['username', 'password']) {
+        if (!keys.has(required)) throw new Error(`secret ${id}: a ${BASIC_AUTH} Secret needs the key ${required}`);
+      }
     }
     this.specs.push(spec);
     return spec;

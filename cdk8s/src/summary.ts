@@ -23,6 +23,32 @@ export function workloadPods(obj: Obj, nodes: number): { spec: PodSpecJson; repl
   return { spec: spec.template.spec, replicas: obj.kind === 'DaemonSet' ? nodes : (spec.replicas ?? 1) };
 }
 
+type PodTemplateJson = { spec?: PodSpecJson };
+type EckSpec = {
+  count?: number;
+  podTemplate?: PodTemplateJson;
+  nodeSets?: { count?: number; podTemplate?: PodTemplateJson }[];
+  daemonSet?: { podTemplate?: PodTemplateJson };
+  deployment?: { replicas?: number; podTemplate?: PodTemplateJson };
+};
+
+/**
+ * Pods the ECK operator makes from a custom resource (Elasticsearch node sets, Kibana, Logstash, Beat
+ * DaemonSet or Deployment), with the pod spec whose requests they carry. ECK's own defaults (2Gi for
+ * Elasticsearch...) apply only where a template sets none, so the logging constructs always set them.
+ */
+export function eckPods(obj: Obj, nodes: number): { spec: PodSpecJson; replicas: number }[] {
+  if (!obj.kind || !['Elasticsearch', 'Kibana', 'Logstash', 'Beat'].includes(obj.kind)) return [];
+  if (!(obj as { apiVersion?: string }).apiVersion?.includes('.k8s.elastic.co/')) return [];
+  const spec = (obj.spec ?? {}) as EckSpec;
+  if (obj.kind === 'Elasticsearch') return (spec.nodeSets ?? []).map((n) => ({ spec: n.podTemplate?.spec ?? {}, replicas: n.count ?? 1 }));
+  if (obj.kind === 'Beat') {
+    if (spec.daemonSet) return [{ spec: spec.daemonSet.podTemplate?.spec ?? {}, replicas: nodes }];
+    return [{ spec: spec.deployment?.podTemplate?.spec ?? {}, replicas: spec.deployment?.replicas ?? 1 }];
+  }
+  return [{ spec: spec.podTemplate?.spec ?? {}, replicas: spec.count ?? 1 }];
+}
+
 export function podRequests(spec: PodSpecJson): Requests {
   let cpu = 0;
   let memory = 0;
@@ -43,12 +69,13 @@ export function platformRequests(objects: readonly Obj[], releases: readonly Hel
   };
   for (const obj of objects) {
     const w = workloadPods(obj, nodes);
-    if (!w) continue;
-    const r = podRequests(w.spec);
-    const b = bucket(obj.metadata?.namespace ?? 'default');
-    b.cpu += r.cpu * w.replicas;
-    b.memory += r.memory * w.replicas;
-    b.pods += w.replicas;
+    for (const pods of w ? [w] : eckPods(obj, nodes)) {
+      const r = podRequests(pods.spec);
+      const b = bucket(obj.metadata?.namespace ?? 'default');
+      b.cpu += r.cpu * pods.replicas;
+      b.memory += r.memory * pods.replicas;
+      b.pods += pods.replicas;
+    }
   }
   for (const rel of releases) {
     const b = bucket(rel.namespace);

@@ -30,6 +30,7 @@ describe('dist/helm/releases.json', () => {
       'dex',
       'oauth2-proxy',
       'prometheus-blackbox-exporter',
+      'prometheus-pushgateway',
     ]);
   });
 });
@@ -63,7 +64,7 @@ describe('dist/secrets.json', () => {
       expect(names).toContain(expected);
     }
     for (const s of secrets) {
-      expect(Object.keys(s).filter((k) => !['namespace', 'name', 'keys', 'labels'].includes(k))).toEqual([]);
+      expect(Object.keys(s).filter((k) => !['namespace', 'name', 'keys', 'labels', 'type'].includes(k))).toEqual([]);
       for (const k of s.keys) {
         const forms = ['generate', 'copyFrom', 'value', 'fromFile'].filter((f) => f in k);
         expect(forms, `${s.name}.${String(k.key)}`).toHaveLength(1);

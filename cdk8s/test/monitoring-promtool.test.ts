@@ -107,7 +107,12 @@ function testFile(ruleFileNames: string[], dir: string, cases: Case[], options: 
   const ruleFor = (alert: string, labels: Labels) => {
     const candidates = rules.filter((r) => r.alert === alert);
     if (candidates.length === 0) throw new Error(`no alert ${alert} in ${ruleFileNames.join(', ')}`);
-    return candidates.find((r) => r.labels?.severity === labels.severity) ?? candidates[0]!;
+    // the rule whose own labels the expected alert carries (e.g. BackupTooOld's `reason`), else by severity
+    return (
+      candidates.find((r) => Object.entries(r.labels ?? {}).every(([k, v]) => labels[k] === v)) ??
+      candidates.find((r) => r.labels?.severity === labels.severity) ??
+      candidates[0]!
+    );
   };
   const tests = cases.map((c) => ({
     name: c.name,
@@ -418,6 +423,69 @@ function latencyCase(
   };
 }
 
+// --- backup cases (cdk8s/src/data/backup.ts) -------------------------------------------------------------
+
+/**
+ * The backup Jobs push to the Pushgateway, scraped with honorLabels: the series carry the pushed grouping
+ * key (job, namespace, service, database) plus the scrape's own target labels. Samples every 5 minutes
+ * over 27 hours: the last success, as a timestamp in seconds of the simulated clock (promtool starts at 0).
+ */
+function backupCases(decl: ServiceDecl): Case[] {
+  const name = decl.name;
+  const pushed = { job: 'courseops-backup', namespace, service: name, database: name, endpoint: 'http', container: 'pushgateway', pod: 'prometheus-pushgateway-5d8f9c7b6-abcde' };
+  const samples = 27 * 12; // 27 h at 5 m
+  const fired = (extra: Labels) => ({ namespace, service: name, severity: 'warning', ...extra });
+  return [
+    {
+      // one backup at t=0, then none: 27 h later the last good one is older than 26 h
+      name: `${name}: the nightly backup stopped succeeding`,
+      interval: '5m',
+      series: [
+        series('backup_last_success_timestamp_seconds', pushed, flat(0, samples)),
+        series('backup_last_status', pushed, `1x144 0x${samples - 144}`),
+      ],
+      alerts: [
+        { alert: 'BackupTooOld', at: '25h', fires: [] },
+        { alert: 'BackupTooOld', at: '27h', fires: [{ labels: fired({ database: name, reason: 'stale' }), value: '1d 3h 0m 0s' }] },
+        { alert: 'BackupFailed', at: '11h', fires: [] },
+        { alert: 'BackupFailed', at: '13h', fires: [{ labels: fired({ database: name }), value: '0' }] },
+      ],
+    },
+    {
+      // a backup at t=0 and one at 24 h, every run successful
+      name: `${name}: nightly backups succeed`,
+      interval: '5m',
+      series: [
+        series('backup_last_success_timestamp_seconds', pushed, `0x287 86400x${samples - 287}`),
+        series('backup_last_status', pushed, flat(1, samples)),
+      ],
+      alerts: [
+        { alert: 'BackupTooOld', at: '23h', fires: [] },
+        { alert: 'BackupTooOld', at: '27h', fires: [] },
+        { alert: 'BackupFailed', at: '27h', fires: [] },
+      ],
+    },
+    {
+      // every run fails from the start: no success series at all (the status is pushed, the success time never)
+      name: `${name}: no backup ever succeeded`,
+      interval: '5m',
+      series: [series('backup_last_status', pushed, flat(0, samples))],
+      alerts: [
+        { alert: 'BackupTooOld', at: '25h', fires: [] },
+        { alert: 'BackupTooOld', at: '27h', fires: [{ labels: fired({ reason: 'missing' }) }] },
+        { alert: 'BackupFailed', at: '27h', fires: [{ labels: fired({ database: name }), value: '0' }] },
+      ],
+    },
+    {
+      // another service's success does not count for this one
+      name: `${name}: only another service has backups`,
+      interval: '5m',
+      series: [series('backup_last_success_timestamp_seconds', { ...pushed, service: 'elsewhere', database: 'elsewhere' }, flat(90000, samples))],
+      alerts: [{ alert: 'BackupTooOld', at: '27h', fires: [{ labels: fired({ reason: 'missing' }) }] }],
+    },
+  ];
+}
+
 // --- platform cases ---------------------------------------------------------------------------------
 
 function platformCases(): Case[] {
@@ -563,6 +631,9 @@ const suites = [
     name: decl.name,
     file: testFile([`${decl.name}-sli.rules.yaml`, `${decl.name}-alerts.rules.yaml`], dir, serviceCases(decl)),
   })),
+  ...services
+    .filter((decl) => decl.database)
+    .map((decl) => ({ name: `${decl.name}-backup`, file: testFile([`${decl.name}-backup.rules.yaml`], dir, backupCases(decl)) })),
   { name: 'platform', file: testFile([`${PLATFORM_GROUP}.rules.yaml`], dir, platformCases()) },
 ];
 for (const s of suites) writeFileSync(join(dir, 'tests', `${s.name}.test.yaml`), s.file);

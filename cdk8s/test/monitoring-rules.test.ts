@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildPlatform } from '../src/app.js';
+import { BACKUP_METRICS } from '../../scripts/backup/metrics.js';
+import { backupRuleGroups } from '../src/data/backup.js';
 import { RULES_DIR } from '../src/monitoring/files.js';
 import { alertRulesMixin } from '../src/monitoring/mixin.js';
 import { PLATFORM_ALERTS, PLATFORM_GROUP, platformRuleGroups } from '../src/monitoring/platform-rules.js';
@@ -35,6 +37,8 @@ describe('one source: PrometheusRule objects and dist/prometheus/rules', () => {
   it('the files hold exactly the groups the rule builders make (CRD spelling converted back)', () => {
     const expected = [
       ...services.flatMap((decl) => serviceRuleGroups(decl, { namespace: ns.apps.name })),
+      // the backup mixin's group (cdk8s/src/data/backup.ts), for every service with a database
+      ...services.filter((decl) => decl.database).flatMap((decl) => backupRuleGroups(decl.name, ns.apps.name)),
       ...platformRuleGroups({ namespaces: [ns.apps.name], services: services.map((s) => s.name) }),
     ].map(fileGroup);
     const byName = (a: { name?: unknown }, b: { name?: unknown }) => String(a.name).localeCompare(String(b.name));
@@ -91,7 +95,7 @@ describe('matchers fit what Prometheus scrapes', () => {
     for (const s of selectors) expect(serviceMonitors, JSON.stringify(s)).toContainEqual(s);
   });
 
-  it('service rules only use metrics of API.md, of the exporters (pg_up, probe_success), up and their own records', () => {
+  it('service rules only use metrics of API.md, of the exporters (pg_up, probe_success), of the backup jobs, up and their own records', () => {
     const api = readFileSync(API_MD, 'utf8');
     const records = new Set(allRules.filter((r) => r.record).map((r) => r.record!));
     const keywords = new Set(['by', 'or', 'and', 'sum', 'max', 'rate', 'absent', 'histogram_quantile', 'min_over_time', 'on', 'le']);
@@ -99,7 +103,8 @@ describe('matchers fit what Prometheus scrapes', () => {
       const metrics = [...r.expr.replace(/"[^"]*"/g, '""').matchAll(/([a-zA-Z_:][\w:]*)\s*\{/g)].map((m) => m[1]!).filter((m) => !keywords.has(m));
       for (const m of metrics) {
         const base = m.replace(/_(bucket|count|sum)$/, '');
-        const known = records.has(m) || ['up', 'pg_up', 'probe_success'].includes(m) || new RegExp(`\`${base}[\`{]`).test(api);
+        const known =
+          records.has(m) || ['up', 'pg_up', 'probe_success'].includes(m) || Object.values(BACKUP_METRICS).includes(m as never) || new RegExp(`\`${base}[\`{]`).test(api);
         expect(known, `${r.alert ?? r.record}: ${m}`).toBe(true);
       }
     }

@@ -37,6 +37,11 @@ const CRD_FILES = [
   'prometheus-operator/monitoring.coreos.com_podmonitors.yaml',
   'prometheus-operator/monitoring.coreos.com_prometheusrules.yaml',
   'prometheus-operator/monitoring.coreos.com_probes.yaml',
+  // Full schemas (with PodTemplateSpec), not all-crds.yaml whose podTemplates preserve unknown fields.
+  'eck/resources/elasticsearch.k8s.elastic.co_elasticsearches.yaml',
+  'eck/resources/kibana.k8s.elastic.co_kibanas.yaml',
+  'eck/resources/logstash.k8s.elastic.co_logstashes.yaml',
+  'eck/resources/beat.k8s.elastic.co_beats.yaml',
 ];
 
 const coreKinds = [...new Set(objects.filter(isCore).map((o) => `${o.apiVersion} ${o.kind}`))];

@@ -224,7 +224,9 @@ export function buildPlan(inputs: PlanInputs): Step[] {
     title: 'Build the service images and load them into kind',
     commands: [
       ...SERVICES.map((s): Cmd => ({ argv: ['docker', 'build', '-f', `services/${s}/Dockerfile`, ...buildArgs, '-t', imageTag(s), '.'] })),
-      ...SERVICES.map((s): Cmd => ({ argv: ['kind', 'load', 'docker-image', imageTag(s), '--name', CLUSTER_NAME] })),
+      // The backup image (CronJobs of cdk8s/src/data/backup.ts): postgres plus the node binary of the same Node.js image.
+      { argv: ['docker', 'build', '-f', 'scripts/backup/Dockerfile', ...(inputs.baseImage ? ['--build-arg', `NODE_IMAGE=${inputs.baseImage}`] : []), '-t', imageTag('backup'), '.'] },
+      ...[...SERVICES, 'backup'].map((s): Cmd => ({ argv: ['kind', 'load', 'docker-image', imageTag(s), '--name', CLUSTER_NAME] })),
     ],
   });
 

@@ -64,4 +64,21 @@ for service in course teacher status; do
   fi
   docker rm "$container" >/dev/null
 done
+
+# The backup image (scripts/backup/Dockerfile): postgres plus the node binary of a Node.js image with node at
+# /usr/local/bin/node (the official node images; not the debootstrap fallback). Checked: a numeric non-root
+# user, node and pg_dump run, and the CLI works on a read-only root filesystem (list of an empty folder).
+pg_image=docker.io/library/postgres:18.1
+if [ "$base" = courseops-local/node:20 ] || ! { docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull -q "$pg_image" >/dev/null 2>&1; }; then
+  echo "== backup: skipped (needs $pg_image and an official Node.js image)"
+else
+  echo "== backup: building courseops/backup:dev"
+  if ! build_log=$(docker build -q -f scripts/backup/Dockerfile --build-arg "NODE_IMAGE=$base" -t courseops/backup:dev . 2>&1); then
+    echo "$build_log"; echo "images: build of backup FAILED"; exit 1
+  fi
+  user=$(docker run --rm --entrypoint id courseops/backup:dev -u)
+  out=$(docker run --rm --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges courseops/backup:dev list course --dir /tmp 2>&1 || true)
+  echo "   uid: $user, list: $out"
+  if [ "$user" = 0 ] || ! grep -q "no backup of course in /tmp" <<<"$out"; then failed=1; fi
+fi
 [ "$failed" = 0 ] && echo "images: all checks passed" || { echo "images: FAILED"; exit 1; }

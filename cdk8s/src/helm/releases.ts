@@ -20,6 +20,7 @@ import {
 } from './values/kube-prometheus-stack.js';
 import { OAUTH2_PROXY_SECRET, oauth2ProxyFootprint, oauth2ProxyValues } from './values/oauth2-proxy.js';
 import { BLACKBOX_RELEASE, blackboxExporterFootprint, blackboxExporterValues } from './values/prometheus-blackbox-exporter.js';
+import { PUSHGATEWAY_RELEASE, pushgatewayFootprint, pushgatewayValues } from './values/prometheus-pushgateway.js';
 
 /** A Helm release as data: the bring-up installs it with `helm upgrade --install --wait`. */
 export interface HelmRelease {
@@ -152,5 +153,7 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
     release(6, 'dex', 'dex', ns.auth.name, dexValues(h), dexFootprint),
     release(7, 'oauth2-proxy', 'oauth2-proxy', ns.auth.name, oauth2ProxyValues(h, dexInternalUrl, ctx.config.domain), oauth2ProxyFootprint),
     release(8, BLACKBOX_RELEASE, 'prometheus-blackbox-exporter', ns.monitoring.name, blackboxExporterValues(), blackboxExporterFootprint),
+    // After kube-prometheus-stack (its ServiceMonitor CRD); before dist/manifests/ (the backup CronJobs push to it).
+    release(9, PUSHGATEWAY_RELEASE, 'prometheus-pushgateway', ns.monitoring.name, pushgatewayValues(), pushgatewayFootprint),
   ];
 }

@@ -16,6 +16,8 @@ export const peers = {
   grafana: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'grafana' } },
   /** Blackbox exporter (chart prometheus-blackbox-exporter, release of the same name): the prober of the Probes. */
   blackboxExporter: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'prometheus-blackbox-exporter' } },
+  /** The backup and restore Jobs of every database (src/data/backup.ts): they push their metrics to the Pushgateway. */
+  backupJobs: { namespace: ns.apps.name, podLabels: { 'app.kubernetes.io/name': 'backup' } },
   /** Argo Rollouts controller (runs analysis queries against Prometheus). */
   rolloutsController: { namespace: ns.rollouts.name, podLabels: { 'app.kubernetes.io/name': 'argo-rollouts' } },
 } as const satisfies Record<string, Peer>;

@@ -29,6 +29,7 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
       { peers: [WORLD], ports: [10250], why: 'API server calls the Prometheus Operator admission webhook' },
       { peers: [peers.prometheus], ports: [9115], why: 'Prometheus asks the blackbox exporter to run the Probes' },
       { peers: [peers.rolloutsController], ports: [9090], why: "Argo Rollouts' canary analysis queries Prometheus" },
+      { peers: [peers.backupJobs], ports: [9091], why: 'the backup Jobs push their outcome to the Pushgateway' },
     ],
     egress: [
       API_SERVER_RULE,
@@ -81,6 +82,9 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
     ],
     egress: [],
   },
+  // The Elastic Stack allows exactly its flows, pod by pod (src/logging/policies.ts): nothing namespace-wide.
+  logging: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },
+  loggingAgents: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },
 };
 
 export const namespaceOf = (key: NamespaceKey): string => ns[key].name;

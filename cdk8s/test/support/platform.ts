@@ -25,11 +25,15 @@ export const id = (o: K8sObject) => `${o.kind} ${o.metadata.namespace ? `${o.met
 
 export const ofKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
 
-/** Pod template of a workload kind, if any. */
+/** Pod template of a workload kind, if any (a CronJob's is in its job template). */
 export function podTemplate(o: K8sObject): { metadata?: { labels?: Record<string, string> }; spec: PodSpec } | undefined {
-  const spec = o.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec } } | undefined;
+  type Template = { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec } };
+  const spec = (o.kind === 'CronJob' ? (o.spec as { jobTemplate?: { spec?: Template } } | undefined)?.jobTemplate?.spec : o.spec) as Template | undefined;
   return spec?.template?.spec ? { metadata: spec.template.metadata, spec: spec.template.spec } : undefined;
 }
+
+/** Jobs and CronJobs run to completion: no selector of their own to check, no liveness/readiness probes. */
+export const isBatch = (o: K8sObject) => o.kind === 'Job' || o.kind === 'CronJob';
 
 export interface Container {
   name: string;
@@ -59,6 +63,19 @@ export interface PodSpec {
   serviceAccountName?: string;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
   volumes?: { name: string; secret?: unknown; hostPath?: unknown }[];
+}
+
+/**
+ * Pod templates of ECK custom resources (Elasticsearch node sets, Kibana, Logstash, Beat): the ECK
+ * operator makes their pods, with the template's labels.
+ */
+export function eckPodTemplates(o: K8sObject): { metadata?: { labels?: Record<string, string> }; spec?: PodSpec }[] {
+  if (!o.apiVersion.includes('.k8s.elastic.co/')) return [];
+  type T = { metadata?: { labels?: Record<string, string> }; spec?: PodSpec };
+  const spec = (o.spec ?? {}) as { podTemplate?: T; nodeSets?: { podTemplate?: T }[]; daemonSet?: { podTemplate?: T }; deployment?: { podTemplate?: T } };
+  return [spec.podTemplate, ...(spec.nodeSets ?? []).map((n) => n.podTemplate), spec.daemonSet?.podTemplate, spec.deployment?.podTemplate].filter(
+    (t): t is T => t !== undefined,
+  );
 }
 
 /** Does a label selector (matchLabels only, as the app writes them) match these labels? */

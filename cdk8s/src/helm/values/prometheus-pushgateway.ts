@@ -1,0 +1,48 @@
+import { PUSHGATEWAY } from '../../data/backup.js';
+import { ns } from '../../namespaces.js';
+import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type Footprint, type PodSecurity, type Resources } from '../types.js';
+
+/**
+ * The Pushgateway: where the backup Jobs (cdk8s/src/data/backup.ts) push their outcome, since a batch
+ * job does not live long enough to be scraped. The release name equals the chart name, so the chart's
+ * fullname (Service, Deployment, PVC) is `prometheus-pushgateway`, Service port 9091 named `http`, and
+ * its pods carry `app.kubernetes.io/name: prometheus-pushgateway`.
+ */
+export const PUSHGATEWAY_RELEASE = PUSHGATEWAY.release;
+
+export interface PushgatewayValues {
+  readonly automountServiceAccountToken: boolean;
+  readonly resources: Resources;
+  readonly securityContext: PodSecurity;
+  readonly containerSecurityContext: ContainerSecurity & { readonly runAsUser: number; readonly runAsGroup: number };
+  readonly extraArgs: readonly string[];
+  readonly persistentVolume: { readonly enabled: boolean; readonly size: string; readonly mountPath: string };
+  readonly serviceMonitor: {
+    readonly enabled: boolean;
+    readonly namespace: string;
+    /** Keep the pushed job/namespace/service/database labels instead of the Pushgateway's own target labels. */
+    readonly honorLabels: boolean;
+    readonly interval: string;
+  };
+}
+
+const gateway = resources('10m', '32Mi', '64Mi');
+/** The image's `nobody` user (the chart's default uid). */
+const NOBODY = 65534;
+
+export function pushgatewayValues(): PushgatewayValues {
+  return {
+    // The Pushgateway never calls the Kubernetes API.
+    automountServiceAccountToken: false,
+    resources: gateway,
+    securityContext: restrictedPod(NOBODY),
+    containerSecurityContext: { ...restrictedContainer, runAsUser: NOBODY, runAsGroup: NOBODY },
+    // Pushed metrics survive a restart: without it BackupTooOld{reason="missing"} would follow every
+    // Pushgateway restart until the next nightly run.
+    extraArgs: ['--persistence.file=/data/pushgateway.data', '--persistence.interval=5m'],
+    persistentVolume: { enabled: true, size: '256Mi', mountPath: '/data' },
+    serviceMonitor: { enabled: true, namespace: ns.monitoring.name, honorLabels: true, interval: '30s' },
+  };
+}
+
+export const pushgatewayFootprint: Footprint[] = [{ component: 'pushgateway', replicas: 1, requests: gateway.requests }];

@@ -1,0 +1,83 @@
+import { Construct } from 'constructs';
+import {
+  Elasticsearch,
+  ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests,
+  type ElasticsearchSpecNodeSetsPodTemplate,
+} from '../../imports/elasticsearch-elasticsearch.k8s.elastic.co.js';
+import * as k8s from '../k8s.js';
+import { ELASTIC_RUN_AS, ELASTICSEARCH_IMAGE, LOGGING_NAMESPACE, STACK_VERSION, SNAPSHOT_PATH, labelsOf, names } from './names.js';
+import { eckPodTemplate, q, resources } from './pod-template.js';
+import { heaps, sizing, storage } from './sizing.js';
+
+export interface LogStoreProps {
+  /** Secrets of ECK's file realm (kubernetes.io/basic-auth: username, password, roles), see users.ts. */
+  readonly fileRealmSecrets: readonly string[];
+}
+
+/**
+ * The log store: one Elasticsearch node (kind has one node; `number_of_replicas: 0` comes from the
+ * `logs@custom` component template the bootstrap Job writes, or every index stays yellow). TLS on the
+ * HTTP layer with ECK's self-signed CA; users from the file realm only (no password in git or dist/).
+ * The `fs` snapshot repository lives on a standalone PVC mounted at `path.repo`, so snapshots outlive
+ * the data volume (deleting the Elasticsearch resource keeps them).
+ */
+export class LogStore extends Construct {
+  constructor(scope: Construct, id: string, props: LogStoreProps) {
+    super(scope, id);
+    const labels = labelsOf('elasticsearch');
+
+    new k8s.KubePersistentVolumeClaim(this, 'SnapshotClaim', {
+      metadata: { name: names.snapshotClaim, namespace: LOGGING_NAMESPACE, labels },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: q(storage.snapshots) } } },
+    });
+
+    const podTemplate = eckPodTemplate<ElasticsearchSpecNodeSetsPodTemplate>(
+      labels,
+      {
+        containers: [
+          {
+            // ECK merges this with its own container of the same name (image, ports, probes, config mounts).
+            name: 'elasticsearch',
+            resources: resources(sizing.elasticsearch),
+            env: [{ name: 'ES_JAVA_OPTS', value: `-Xms${heaps.elasticsearch} -Xmx${heaps.elasticsearch}` }],
+            volumeMounts: [{ name: 'snapshots', mountPath: SNAPSHOT_PATH }],
+          },
+        ],
+        volumes: [{ name: 'snapshots', persistentVolumeClaim: { claimName: names.snapshotClaim } }],
+      },
+      ELASTIC_RUN_AS,
+    );
+
+    new Elasticsearch(this, 'Resource', {
+      metadata: { name: names.elasticsearch, namespace: LOGGING_NAMESPACE, labels },
+      spec: {
+        version: STACK_VERSION,
+        image: ELASTICSEARCH_IMAGE,
+        http: {}, // TLS on, certificate from ECK's self-signed CA (`logs-es-http-certs-public`).
+        auth: { fileRealm: props.fileRealmSecrets.map((secretName) => ({ secretName })) },
+        nodeSets: [
+          {
+            name: 'default',
+            count: 1,
+            config: {
+              'node.roles': ['master', 'data', 'ingest'],
+              // kind nodes keep the default vm.max_map_count; mmap off avoids a privileged sysctl init container.
+              'node.store.allow_mmap': false,
+              'path.repo': [SNAPSHOT_PATH],
+            },
+            podTemplate,
+            volumeClaimTemplates: [
+              {
+                metadata: { name: 'elasticsearch-data' },
+                spec: {
+                  accessModes: ['ReadWriteOnce'],
+                  resources: { requests: { storage: ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests.fromString(storage.elasticsearchData) } },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    });
+  }
+}
