@@ -32,7 +32,7 @@ export const oauth2Annotations = (): Record<string, string> => ({
  * Prometheus, Alertmanager and Argo Rollouts sit behind oauth2-proxy; Grafana logs in through Dex
  * itself; Dex is public (it is the login page). Each protected host also routes /oauth2 to
  * oauth2-proxy (an Ingress in the auth namespace, where the Service is).
- * Kibana's host is reserved in hosts.ts; its Ingress comes with the logging stack.
+ * Kibana's Ingress is in the logging stack (src/logging/kibana.ts): Kibana logs people in itself.
  */
 export class UiIngressesChart extends Chart {
   constructor(scope: Construct, id: string, props: ChartProps & { hosts: Hosts }) {
