@@ -8,6 +8,7 @@
 import { Construct } from 'constructs';
 import { BACKUP_METRICS } from '../../../scripts/backup/metrics.js';
 import * as k8s from '../k8s.js';
+import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import type { MixinContext, ServiceMixin } from '../microservice/mixin.js';
 import { runbookUrl, rulesObject, selector, type AlertingRule, type RuleGroup } from '../monitoring/rules.js';
@@ -100,10 +101,7 @@ export class DatabaseBackup extends Construct {
               // node and psql want a writable home; the root filesystem is read-only.
               { name: 'HOME', value: '/tmp' },
             ],
-            resources: {
-              requests: { cpu: q(backupResources.requests.cpu), memory: q(backupResources.requests.memory) },
-              limits: { cpu: q(backupResources.limits.cpu), memory: q(backupResources.limits.memory) },
-            },
+            resources: resourceRequirements(backupResources),
             volumeMounts: [
               { name: 'backups', mountPath: BACKUP_MOUNT_PATH },
               { name: 'tmp', mountPath: '/tmp' },

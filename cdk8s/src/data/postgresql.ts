@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import * as k8s from '../k8s.js';
+import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import { peers } from '../networking/peers.js';
 import { AllowPolicy, type PolicyRule } from '../networking/policies.js';
@@ -32,10 +33,6 @@ export interface PostgreSqlProps {
 }
 
 const q = (v: string) => k8s.Quantity.fromString(v);
-const res = (r: { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }): k8s.ResourceRequirements => ({
-  requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory) },
-  limits: { cpu: q(r.limits.cpu), memory: q(r.limits.memory) },
-});
 
 /**
  * One PostgreSQL for one service: a single-replica StatefulSet with a PersistentVolumeClaim, a
@@ -93,7 +90,7 @@ export class PostgreSql extends Construct {
               password,
               { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
             ],
-            resources: res(postgresResources.postgres),
+            resources: resourceRequirements(postgresResources.postgres),
             startupProbe: { exec: { command: isReady }, periodSeconds: 2, failureThreshold: 60, timeoutSeconds: 2 },
             livenessProbe: { exec: { command: isReady }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
             readinessProbe: { exec: { command: isReady }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
@@ -113,7 +110,7 @@ export class PostgreSql extends Construct {
               { name: 'DATA_SOURCE_USER', value: props.owner },
               { name: 'DATA_SOURCE_PASS', valueFrom: { secretKeyRef: { name, key: 'password' } } },
             ],
-            resources: res(postgresResources.exporter),
+            resources: resourceRequirements(postgresResources.exporter),
             livenessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 20, timeoutSeconds: 5 },
             readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10, timeoutSeconds: 5 },
           },

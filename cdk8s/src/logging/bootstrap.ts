@@ -7,7 +7,7 @@ import { ilmPolicy, slmPolicy, snapshotRepository, type RetentionOptions } from 
 import { roles } from './bodies/roles.js';
 import { savedObjectsNdjson } from './bodies/saved-objects.js';
 import { ELASTIC_RUN_AS, ELASTICSEARCH_IMAGE, LOGGING_NAMESPACE, caSecrets, labelsOf, names, urls } from './names.js';
-import { resources } from './pod-template.js';
+import { resourceRequirements } from '../resources.js';
 import { sizing } from './sizing.js';
 import { users } from './users.js';
 
@@ -128,7 +128,7 @@ export class LogBootstrap extends Construct {
               { name: 'BOOTSTRAP_USERNAME', valueFrom: fromUser('username') },
               { name: 'BOOTSTRAP_PASSWORD', valueFrom: fromUser('password') },
             ],
-            resources: resources(sizing.bootstrap),
+            resources: resourceRequirements(sizing.bootstrap),
             volumeMounts: [
               { name: 'bodies', mountPath: BODIES, readOnly: true },
               { name: 'es-ca', mountPath: '/certs/elasticsearch', readOnly: true },

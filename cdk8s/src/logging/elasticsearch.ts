@@ -6,7 +6,8 @@ import {
 } from '../../imports/elasticsearch-elasticsearch.k8s.elastic.co.js';
 import * as k8s from '../k8s.js';
 import { ELASTIC_RUN_AS, ELASTICSEARCH_IMAGE, LOGGING_NAMESPACE, STACK_VERSION, SNAPSHOT_PATH, labelsOf, names } from './names.js';
-import { eckPodTemplate, q, resources } from './pod-template.js';
+import { eckPodTemplate, q } from './pod-template.js';
+import { resourceRequirements } from '../resources.js';
 import { heaps, sizing, storage } from './sizing.js';
 
 export interface LogStoreProps {
@@ -38,7 +39,7 @@ export class LogStore extends Construct {
           {
             // ECK merges this with its own container of the same name (image, ports, probes, config mounts).
             name: 'elasticsearch',
-            resources: resources(sizing.elasticsearch),
+            resources: resourceRequirements(sizing.elasticsearch),
             env: [{ name: 'ES_JAVA_OPTS', value: `-Xms${heaps.elasticsearch} -Xmx${heaps.elasticsearch}` }],
             volumeMounts: [{ name: 'snapshots', mountPath: SNAPSHOT_PATH }],
           },

@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { Beat, type BeatSpecDaemonSetPodTemplate } from '../../imports/beat-beat.k8s.elastic.co.js';
 import * as k8s from '../k8s.js';
 import { AGENTS_NAMESPACE, STACK_VERSION, labelsOf, names, urls } from './names.js';
-import { eckPodTemplate, resources } from './pod-template.js';
+import { eckPodTemplate } from './pod-template.js';
+import { resourceRequirements } from '../resources.js';
 import { sizing } from './sizing.js';
 
 /** The node's container logs: kubelet's symlinks in /var/log/containers point into /var/log/pods. */
@@ -75,7 +76,7 @@ export class LogShipper extends Construct {
         containers: [
           {
             name: 'filebeat',
-            resources: resources(sizing.filebeat),
+            resources: resourceRequirements(sizing.filebeat),
             env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
             securityContext: { runAsNonRoot: false, runAsUser: 0, runAsGroup: 0 },
             volumeMounts: [

@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { Kibana, type KibanaSpecPodTemplate } from '../../imports/kibana-kibana.k8s.elastic.co.js';
 import { TlsIngress } from '../tls/ingress.js';
 import { ELASTIC_RUN_AS, LOGGING_NAMESPACE, STACK_VERSION, labelsOf, names, ports } from './names.js';
-import { eckPodTemplate, resources } from './pod-template.js';
+import { eckPodTemplate } from './pod-template.js';
+import { resourceRequirements } from '../resources.js';
 import { sizing } from './sizing.js';
 
 export interface LogUiProps {
@@ -26,7 +27,7 @@ export class LogUi extends Construct {
         containers: [
           {
             name: 'kibana',
-            resources: resources(sizing.kibana),
+            resources: resourceRequirements(sizing.kibana),
             env: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=1024' }],
             // Read-only root as hardened everywhere: ECK's own default for Kibana containers, with the
             // writable paths (config, data, plugins) on volumes it mounts.

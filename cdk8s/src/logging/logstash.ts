@@ -6,7 +6,8 @@ import {
   type LogstashSpecPodTemplate,
 } from '../../imports/logstash-logstash.k8s.elastic.co.js';
 import { ELASTIC_RUN_AS, LOGGING_NAMESPACE, STACK_VERSION, labelsOf, names, ports } from './names.js';
-import { eckPodTemplate, resources } from './pod-template.js';
+import { eckPodTemplate } from './pod-template.js';
+import { resourceRequirements } from '../resources.js';
 import { fieldRef, render, sprintf, type Condition, type PipelineDef, type Plugin } from './pipeline.js';
 import { heaps, sizing, storage } from './sizing.js';
 import { users } from './users.js';
@@ -176,7 +177,7 @@ export class LogPipeline extends Construct {
         containers: [
           {
             name: 'logstash',
-            resources: resources(sizing.logstash),
+            resources: resourceRequirements(sizing.logstash),
             env: [
               { name: 'LS_JAVA_OPTS', value: `-Xms${heaps.logstash} -Xmx${heaps.logstash}` },
               { name: env.user, ...fromWriter('username') },

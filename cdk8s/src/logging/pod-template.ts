@@ -21,13 +21,3 @@ export function eckPodTemplate<T>(
 }
 
 export const q = (v: string) => k8s.Quantity.fromString(v);
-
-export interface Sizing {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly cpu: string; readonly memory: string };
-}
-
-export const resources = (r: Sizing): k8s.ResourceRequirements => ({
-  requests: { cpu: q(r.requests.cpu), memory: q(r.requests.memory) },
-  limits: { cpu: q(r.limits.cpu), memory: q(r.limits.memory) },
-});

@@ -1,4 +1,4 @@
-import type { Sizing } from './pod-template.js';
+import type { ResourceSpec } from '../resources.js';
 
 /**
  * Requests and limits of the logging stack, sized for one kind node inside the platform's 8 GiB budget
@@ -11,7 +11,7 @@ export const sizing = {
   logstash: { requests: { cpu: '100m', memory: '640Mi' }, limits: { cpu: '1', memory: '1Gi' } },
   filebeat: { requests: { cpu: '25m', memory: '100Mi' }, limits: { cpu: '200m', memory: '200Mi' } },
   bootstrap: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-} as const satisfies Record<string, Sizing>;
+} as const satisfies Record<string, ResourceSpec>;
 
 /** JVM heaps (-Xms = -Xmx): half of the container's memory. */
 export const heaps = { elasticsearch: '640m', logstash: '320m' } as const;

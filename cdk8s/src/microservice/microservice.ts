@@ -5,6 +5,7 @@ import { Rollout, toJson_RolloutSpecStrategy } from '../../imports/rollout-argop
 import { canaryStrategy } from '../delivery/strategy.js';
 import { CanaryAnalysis } from '../delivery/templates.js';
 import * as k8s from '../k8s.js';
+import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import { peers } from '../networking/peers.js';
 import { AllowPolicy, type PolicyRule } from '../networking/policies.js';
@@ -101,10 +102,7 @@ export class Microservice extends Construct {
             ports: [{ name: names.port, containerPort: decl.port, protocol: 'TCP' }],
             envFrom: [{ configMapRef: { name: names.configMap } }],
             env,
-            resources: {
-              requests: { cpu: k8s.Quantity.fromString(decl.resources.requests.cpu), memory: k8s.Quantity.fromString(decl.resources.requests.memory) },
-              limits: { cpu: k8s.Quantity.fromString(decl.resources.limits.cpu), memory: k8s.Quantity.fromString(decl.resources.limits.memory) },
-            },
+            resources: resourceRequirements(decl.resources),
             startupProbe: { ...http('/healthz'), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
             livenessProbe: { ...http('/healthz'), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
             readinessProbe: { ...http('/readyz'), periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
