@@ -17,6 +17,9 @@ export const defaultConfig: PlatformConfig = {
   domain: 'courseops.test',
 };
 
+/** What Docker accepts as an image tag. */
+export const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
 /** COURSEOPS_IMAGE_PREFIX, COURSEOPS_IMAGE_TAG, COURSEOPS_DOMAIN override the defaults. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformConfig {
   const pick = (name: string, fallback: string) => {
@@ -28,7 +31,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
     imageTag: pick('COURSEOPS_IMAGE_TAG', defaultConfig.imageTag),
     domain: pick('COURSEOPS_DOMAIN', defaultConfig.domain),
   };
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(config.imageTag)) {
+  if (!IMAGE_TAG_PATTERN.test(config.imageTag)) {
     throw new Error(`COURSEOPS_IMAGE_TAG "${config.imageTag}" is not a valid image tag`);
   }
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(config.domain)) {

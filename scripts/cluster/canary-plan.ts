@@ -2,10 +2,13 @@
  * `npm run canary` as data: its arguments, the commands it runs (shown by --dry-run, run by canary.ts)
  * and how it reads a Rollout's status into one line of progress and a verdict.
  */
+import { defaultConfig, IMAGE_TAG_PATTERN } from '../../cdk8s/src/config.js';
+import { ns } from '../../cdk8s/src/namespaces.js';
+import { checkSwitches, parseFlags } from './cli.js';
 import { CLUSTER_NAME, kubectl, SERVICES, type Cmd } from './commands.js';
 
-export const APPS_NAMESPACE = 'courseops';
-export const IMAGE_PREFIX = 'courseops';
+export const APPS_NAMESPACE = ns.apps.name;
+export const IMAGE_PREFIX = defaultConfig.imagePrefix;
 
 export type CanaryRequest =
   | { action: 'deploy'; service: string; tag: string; faultRate?: number; build: boolean; traffic: boolean; timeoutMinutes: number }
@@ -28,33 +31,15 @@ export const CANARY_USAGE = `Usage:
   --dry-run        print the commands, run nothing
 `;
 
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
 /** Parses `<service> <tag> [flags]` or `<service> --promote|--abort`; throws a message naming what is wrong. */
-export function parseCanaryArgs(argv: readonly string[]): CanaryRequest & { dryRun: boolean } {
-  const positional: string[] = [];
-  const switches = new Set<string>();
-  const values = new Map<string, string>();
-  const withValue = ['fault-rate', 'timeout'];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    if (withValue.includes(name)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      values.set(name, value);
-    } else if (['promote', 'abort', 'no-build', 'no-traffic', 'dry-run'].includes(name) && inline === undefined) switches.add(name);
-    else throw new Error(`unknown flag ${arg}\n\n${CANARY_USAGE}`);
-  }
+export function parseCanaryArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CanaryRequest & { dryRun: boolean } {
+  const flags = parseFlags(argv, ['fault-rate', 'timeout'], env, true);
+  checkSwitches(flags, ['promote', 'abort', 'no-build', 'no-traffic', 'dry-run']);
+  const { switches, values, positionals: positional, dryRun } = flags;
   const [service, tag, extra] = positional;
   if (!service) throw new Error(`which service?\n\n${CANARY_USAGE}`);
   if (!(SERVICES as readonly string[]).includes(service)) throw new Error(`unknown service "${service}": one of ${SERVICES.join(', ')}`);
   if (extra !== undefined) throw new Error(`unexpected argument "${extra}"`);
-  const dryRun = switches.has('dry-run');
 
   const manual = ['promote', 'abort'].filter((s) => switches.has(s)) as ('promote' | 'abort')[];
   if (manual.length > 1) throw new Error('--promote and --abort exclude each other');
@@ -66,7 +51,7 @@ export function parseCanaryArgs(argv: readonly string[]): CanaryRequest & { dryR
   }
 
   if (tag === undefined) throw new Error(`which image tag?\n\n${CANARY_USAGE}`);
-  if (!TAG.test(tag)) throw new Error(`"${tag}" is not a valid image tag`);
+  if (!IMAGE_TAG_PATTERN.test(tag)) throw new Error(`"${tag}" is not a valid image tag`);
   let faultRate: number | undefined;
   if (values.has('fault-rate')) {
     faultRate = Number(values.get('fault-rate'));

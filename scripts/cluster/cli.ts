@@ -9,6 +9,8 @@ export interface Flags {
   help: boolean;
   values: Map<string, string>;
   switches: Set<string>;
+  /** Arguments that are not flags, in order (only with `allowPositionals`). */
+  positionals: string[];
 }
 
 function truthy(v: string | undefined): boolean {
@@ -18,13 +20,24 @@ function truthy(v: string | undefined): boolean {
 /**
  * Parses `--flag`, `--flag=value` and `--flag value` (for the names in `withValue`). `npm run up --dry-run`
  * (without `--`) does not pass the flag through but sets npm_config_dry_run, so both forms work.
+ * Other arguments are refused unless `allowPositionals` (the caller then checks `positionals`).
  */
-export function parseFlags(argv: readonly string[], withValue: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Flags {
+export function parseFlags(
+  argv: readonly string[],
+  withValue: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+  allowPositionals = false,
+): Flags {
   const values = new Map<string, string>();
   const switches = new Set<string>();
+  const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg} (see --help)`);
+    if (!arg.startsWith('--')) {
+      if (!allowPositionals) throw new Error(`unexpected argument ${arg} (see --help)`);
+      positionals.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     if (withValue.includes(name)) {
@@ -37,7 +50,7 @@ export function parseFlags(argv: readonly string[], withValue: readonly string[]
     }
   }
   const dryRun = switches.has('dry-run') || truthy(env.npm_config_dry_run);
-  return { dryRun, help: switches.has('help') || switches.has('h'), values, switches };
+  return { dryRun, help: switches.has('help') || switches.has('h'), values, switches, positionals };
 }
 
 export function checkSwitches(flags: Flags, allowed: readonly string[]): void {
