@@ -39,8 +39,6 @@ export const defaultCanaryThresholds: CanaryThresholds = {
 
 export interface AnalysisMetric {
   readonly name: string;
-  /** Why this metric exists, for the template's readers. */
-  readonly why: string;
   readonly query: string;
   /** Gated analysis (a step): the measurement passes only when this holds. */
   readonly successCondition: string;
@@ -50,9 +48,10 @@ export interface AnalysisMetric {
   readonly clusterOnly?: boolean;
 }
 
-/** The canary pods' user requests (the Rollout's newest pod-template hash). */
-const canaryRequests = (extra = '') =>
-  `http_requests_total{namespace="${arg('namespace')}",service="${arg('service')}",${CANARY_HASH_LABEL}="${arg('canary-hash')}",${NON_SLI_ROUTE_MATCHER}${extra}}`;
+/** A request metric of the canary pods (the Rollout's newest pod-template hash), user requests only. */
+const canarySeries = (metric: string, extra = '') =>
+  `${metric}{namespace="${arg('namespace')}",service="${arg('service')}",${CANARY_HASH_LABEL}="${arg('canary-hash')}",${NON_SLI_ROUTE_MATCHER}${extra}}`;
+const canaryRequests = (extra = '') => canarySeries('http_requests_total', extra);
 
 export function canaryMetrics(thresholds: CanaryThresholds = defaultCanaryThresholds): AnalysisMetric[] {
   const t = thresholds;
@@ -60,37 +59,37 @@ export function canaryMetrics(thresholds: CanaryThresholds = defaultCanaryThresh
   // ingress-nginx labels a request served by the canary Ingress with its upstream, `<namespace>-<service>-<port>`.
   const nginxCanary = (extra = '') =>
     `nginx_ingress_controller_requests{namespace="${arg('namespace')}",canary=~"${arg('namespace')}-${arg('canary-service')}-.+"${extra}}`;
-  const atLeast = (x: number) => `len(result) > 0 && result[0] >= ${x}`;
-  const atMost = (x: number) => `len(result) > 0 && result[0] <= ${x}`;
+  // With data, result[0] compared to a threshold: no data makes every one of these false.
+  const measured = (comparison: string) => `len(result) > 0 && result[0] ${comparison}`;
   return [
+    // No-data guard: a canary that answered too few user requests has proved nothing, so it fails.
     {
       name: 'canary-traffic',
-      why: 'no-data guard: a canary that answered too few user requests has proved nothing, so it fails',
       query: `sum(increase(${canaryRequests()}[${w}]))`,
-      successCondition: atLeast(t.minRequests),
+      successCondition: measured(`>= ${t.minRequests}`),
       // Not in the background analysis: a quiet minute there is not a fault.
     },
+    // Share of the canary pods' user requests answered without a 5xx (the services' own metrics).
     {
       name: 'success-ratio',
-      why: "share of the canary pods' user requests answered without a 5xx (the services' own metrics)",
       query: `sum(rate(${canaryRequests(',status_code!~"5.."')}[${w}])) / sum(rate(${canaryRequests()}[${w}]))`,
-      successCondition: atLeast(t.minSuccessRatio),
-      failureCondition: `len(result) > 0 && result[0] < ${t.minSuccessRatio}`,
+      successCondition: measured(`>= ${t.minSuccessRatio}`),
+      failureCondition: measured(`< ${t.minSuccessRatio}`),
     },
+    // The same seen by the ingress controller: also counts requests the canary never answered (502, 504).
     {
       name: 'ingress-success-ratio',
-      why: 'the same seen by the ingress controller: also counts requests the canary never answered (502, 504)',
       query: `sum(rate(${nginxCanary(',status!~"5.."')}[${w}])) / sum(rate(${nginxCanary()}[${w}]))`,
-      successCondition: atLeast(t.minSuccessRatio),
-      failureCondition: `len(result) > 0 && result[0] < ${t.minSuccessRatio}`,
+      successCondition: measured(`>= ${t.minSuccessRatio}`),
+      failureCondition: measured(`< ${t.minSuccessRatio}`),
       clusterOnly: true,
     },
+    // P95 of the canary pods' request duration, seconds.
     {
       name: 'latency-p95',
-      why: "p95 of the canary pods' request duration, seconds",
-      query: `histogram_quantile(0.95, sum by (le) (rate(${canaryRequests().replace('http_requests_total', 'http_request_duration_seconds_bucket')}[${w}])))`,
-      successCondition: atMost(t.maxLatencyP95Seconds),
-      failureCondition: `len(result) > 0 && result[0] > ${t.maxLatencyP95Seconds}`,
+      query: `histogram_quantile(0.95, sum by (le) (rate(${canarySeries('http_request_duration_seconds_bucket')}[${w}])))`,
+      successCondition: measured(`<= ${t.maxLatencyP95Seconds}`),
+      failureCondition: measured(`> ${t.maxLatencyP95Seconds}`),
     },
   ];
 }
