@@ -46,9 +46,7 @@ export function instrument(metrics: Metrics, logger: Logger): RequestHandler {
       const labels = { method: methodLabel(req.method), route: routeLabel(req, res), status_code: String(status) };
       metrics.httpRequestsTotal.inc(labels);
       metrics.httpRequestDuration.observe(labels, Number(durationNs) / 1e9);
-      const level = status >= 500 ? 'error' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      logger.logLine(level, `${req.method} ${path} ${status}`, {
+      logger.logLine(status >= 500 ? 'error' : 'info', `${req.method} ${path} ${status}`, {
         'http.request.id': res.getHeader(requestIdHeader),
         'http.request.method': req.method,
         'url.path': path,
