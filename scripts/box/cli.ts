@@ -1,0 +1,48 @@
+/**
+ * `npm run box`: builds (once) and starts the platform in a box: a real Kubernetes control plane and
+ * kwok node in the network namespace `courseops-box`, with the CRDs the pinned charts install.
+ * `npm run box -- --down` stops it and removes the namespace. Needs root (network namespaces) and Go.
+ */
+import { parseFlags } from '../cluster/cli.js';
+import { ensureTools } from './build.js';
+import { BOX_NETNS, DEFAULT_STATE_DIR, readBoxState, startBox, stopBox } from './control-plane.js';
+import { applyCrds } from './platform.js';
+
+const usage = `usage: npm run box [-- --down | --build]
+  (no flag)  build what is missing, start the box, apply the pinned CRDs, print how to use it
+  --build    only build the programs into the cache (prints each build's time)
+  --down     stop every process of the box and remove its network namespaces`;
+
+const flags = parseFlags(process.argv.slice(2));
+const unknown = [...flags.switches].filter((f) => !['down', 'build', 'help'].includes(f));
+if (unknown.length > 0 || flags.values.size > 0) {
+  console.error(`unknown option --${unknown[0] ?? [...flags.values.keys()][0]}\n${usage}`);
+  process.exit(2);
+}
+if (flags.switches.has('help')) {
+  console.log(usage);
+  process.exit(0);
+}
+const log = (l: string) => console.log(l);
+const started = Date.now();
+
+if (flags.switches.has('down')) {
+  const had = readBoxState();
+  await stopBox();
+  console.log(had ? 'box stopped' : 'no box was running (network namespaces cleaned up anyway)');
+} else if (flags.switches.has('build')) {
+  await ensureTools(undefined, log);
+  console.log(`built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+} else {
+  const state = await startBox({ log });
+  applyCrds(state);
+  const kc = state.kubeconfig;
+  console.log(`
+The box is up (${((Date.now() - started) / 1000).toFixed(0)} s). Kubeconfig: ${kc}
+Its API server listens on 127.0.0.1:6443 inside the network namespace ${BOX_NETNS} only, so run clients there:
+
+  ip netns exec ${BOX_NETNS} ${state.binaries.kubectl} --kubeconfig ${kc} get nodes
+  ip netns exec ${BOX_NETNS} ${state.binaries.kubectl} --kubeconfig ${kc} apply --server-side -f dist/manifests/
+
+Logs of each component: ${DEFAULT_STATE_DIR}/logs/. Stop it with: npm run box -- --down`);
+}

@@ -1,0 +1,287 @@
+/**
+ * The box: a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
+ * kube-scheduler) and kwok nodes shaped like the kind cluster, all inside one network namespace.
+ * Processes run detached with their logs in the state folder, so `npm run box` can return and
+ * `npm run box -- --down` (or a test's teardown) stops them by the pids recorded in box.json.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { ensureTools, moduleDir, type Log } from './build.js';
+import { boxNamespaces, createNetns, deleteNetns, inNetns, ip, spawnInNetns } from './netns.js';
+import { makePki } from './pki.js';
+import { KUBERNETES_VERSION } from './tools.js';
+
+export const BOX_NETNS = 'courseops-box';
+export const DEFAULT_STATE_DIR = join(tmpdir(), 'courseops-box');
+
+/** Addresses inside the box namespace (they exist nowhere else). */
+export const boxNetwork = {
+  /** The node's InternalIP, on the box namespace's loopback (kind's first node gets 172.18.0.2 the same way). */
+  nodeIP: '172.18.0.2',
+  podCIDR: '10.244.0.0/16',
+  serviceCIDR: '10.96.0.0/16',
+  apiserverPort: 6443,
+} as const;
+
+/**
+ * The kind cluster's one node (kind-config.yaml): its name, labels and a laptop-sized allocatable
+ * (the README asks for about 8 GB of memory for Docker). No taint: kind untaints a single control plane.
+ */
+export const kindNode = {
+  name: 'courseops-control-plane',
+  labels: {
+    'kubernetes.io/hostname': 'courseops-control-plane',
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'node-role.kubernetes.io/control-plane': '',
+    'node.kubernetes.io/exclude-from-external-load-balancers': '',
+    'ingress-ready': 'true',
+  },
+  allocatable: { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '100Gi' },
+} as const;
+
+export interface BoxState {
+  readonly netns: string;
+  readonly dir: string;
+  readonly kubeconfig: string;
+  readonly binaries: Record<string, string>;
+  readonly processes: { readonly name: string; readonly pid: number; readonly log: string }[];
+}
+
+const stateFile = (dir: string) => join(dir, 'box.json');
+
+export function readBoxState(dir = DEFAULT_STATE_DIR): BoxState | undefined {
+  return existsSync(stateFile(dir)) ? (JSON.parse(readFileSync(stateFile(dir), 'utf8')) as BoxState) : undefined;
+}
+
+function saveState(state: BoxState): void {
+  writeFileSync(stateFile(state.dir), JSON.stringify(state, null, 2));
+}
+
+/** kubectl inside the box; throws with kubectl's stderr on failure. */
+export function kubectl(state: BoxState, args: readonly string[], input?: string): string {
+  const argv = inNetns(state.netns, [state.binaries.kubectl!, `--kubeconfig=${state.kubeconfig}`, ...args]);
+  const r = spawnSync(argv[0]!, argv.slice(1), { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+  return r.stdout;
+}
+
+export function kubectlJson<T = { items: Record<string, unknown>[] }>(state: BoxState, args: readonly string[]): T {
+  return JSON.parse(kubectl(state, [...args, '-o', 'json'])) as T;
+}
+
+/** Starts one long-running program in the box namespace, detached, logging to <dir>/logs/<name>.log. */
+export function startProcess(state: BoxState, name: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}, netns = state.netns, cwd = state.dir): number {
+  mkdirSync(join(state.dir, 'logs'), { recursive: true });
+  const log = join(state.dir, 'logs', `${name}.log`);
+  const fd = openSync(log, 'a');
+  const child = spawnInNetns(netns, argv, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, cwd });
+  closeSync(fd);
+  child.unref();
+  if (!child.pid) throw new Error(`could not start ${name}`);
+  state.processes.push({ name, pid: child.pid, log });
+  saveState(state);
+  return child.pid;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `check` returns a value; fails with the last error and the tail of the named process's log. */
+export async function waitFor<T>(state: BoxState, what: string, check: () => T | undefined | false, timeoutMs = 120_000, processName?: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    const proc = processName ? state.processes.find((p) => p.name === processName) : undefined;
+    if (proc && !processAlive(proc.pid)) throw new Error(`${proc.name} exited while waiting for ${what}:\n${tail(proc.log)}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}: ${last instanceof Error ? last.message : String(last ?? '')}${proc ? `\n${tail(proc.log)}` : ''}`);
+    await sleep(500);
+  }
+}
+
+export function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function writeKubeconfig(file: string, server: string, ca: string, cert: string, key: string): void {
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'courseops-box', cluster: { server, 'certificate-authority': ca } }],
+    users: [{ name: 'courseops-box-admin', user: { 'client-certificate': cert, 'client-key': key } }],
+    contexts: [{ name: 'courseops-box', context: { cluster: 'courseops-box', user: 'courseops-box-admin' } }],
+    'current-context': 'courseops-box',
+  };
+  writeFileSync(file, stringify(doc), { mode: 0o600 });
+}
+
+/**
+ * kind's default StorageClass (kind's local-path provisioner): claims wait for their first pod, then get a
+ * volume on its node. In the box kwok plays the provisioner (volumeStages).
+ */
+export const kindStorageClass = {
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+  provisioner: 'rancher.io/local-path',
+  reclaimPolicy: 'Delete',
+  volumeBindingMode: 'WaitForFirstConsumer',
+} as const;
+
+/**
+ * kwok's Stage files, from its module: nodes become Ready with a lease heartbeat, pods Running, Job
+ * pods Succeeded; and its fake volume provisioner, pointed at kind's class and made to wait, as
+ * WaitForFirstConsumer does, until the scheduler has picked a node for the claim.
+ */
+function kwokStages(dir: string): string {
+  const kwok = moduleDir('kwok', 'sigs.k8s.io/kwok');
+  const read = (f: string) => readFileSync(join(kwok, 'kustomize/stage', f), 'utf8').trim();
+  const lifecycle = ['node/fast/node-initialize.yaml', 'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml', 'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'].map(read);
+  const volumes = ['volume/fast/pvc-provision.yaml', 'volume/fast/pv-bind.yaml', 'volume/fast/pvc-delete.yaml', 'volume/fast/pv-delete.yaml'].map((f) => {
+    const text = read(f).replaceAll("'kwok-volume'", `'${kindStorageClass.metadata.name}'`).replaceAll('kwok.x-k8s.io/volume', kindStorageClass.provisioner);
+    if (!text.includes(`'${kindStorageClass.metadata.name}'`)) throw new Error(`kwok ${f}: no storage class selector to point at ${kindStorageClass.metadata.name}`);
+    if (!f.endsWith('pvc-provision.yaml')) return text;
+    const waitForNode = `    - cel:\n        expression: >-\n          has(self.metadata.annotations) && 'volume.kubernetes.io/selected-node' in self.metadata.annotations\n  steps:`;
+    if (!/\n {2}steps:/.test(text)) throw new Error(`kwok ${f}: unexpected layout`);
+    return text.replace(/\n {2}steps:/, `\n${waitForNode}`);
+  });
+  const out = join(dir, 'kwok-stages.yaml');
+  writeFileSync(out, [...lifecycle, ...volumes].join('\n---\n') + '\n');
+  return out;
+}
+
+export interface StartOptions {
+  readonly dir?: string;
+  /** The network namespace (default courseops-box; tests use their own so a running box is left alone). */
+  readonly netns?: string;
+  readonly log?: Log;
+}
+
+/** Builds what is missing, then starts the control plane and the kind-shaped node; returns when the node is Ready. */
+export async function startBox(options: StartOptions = {}): Promise<BoxState> {
+  const log = options.log ?? (() => {});
+  const dir = options.dir ?? DEFAULT_STATE_DIR;
+  const netns = options.netns ?? BOX_NETNS;
+  if (readBoxState(dir)) await stopBox(dir);
+  const t0 = Date.now();
+  const binaries = await ensureTools(['kubernetes', 'etcd', 'kwok'], log);
+  log(`programs ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'pki'), { recursive: true });
+  const t1 = Date.now();
+  createNetns(netns);
+  ip(['-n', netns, 'addr', 'add', `${boxNetwork.nodeIP}/32`, 'dev', 'lo']);
+  const n = boxNetwork;
+  const pki = makePki(join(dir, 'pki'), ['IP:127.0.0.1', 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local']);
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeKubeconfig(kubeconfig, `https://127.0.0.1:${n.apiserverPort}`, pki.caCert, pki.adminCert, pki.adminKey);
+  const state: BoxState = { netns, dir, kubeconfig, binaries, processes: [] };
+  saveState(state);
+
+  startProcess(state, 'etcd', [
+    binaries.etcd!, '--name=box', `--data-dir=${join(dir, 'etcd')}`,
+    '--listen-client-urls=http://127.0.0.1:2379', '--advertise-client-urls=http://127.0.0.1:2379',
+    '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://127.0.0.1:2380', '--initial-cluster=box=http://127.0.0.1:2380',
+    '--listen-metrics-urls=http://127.0.0.1:2381',
+    // A throwaway test store: durability is not what the box proves.
+    '--unsafe-no-fsync',
+  ]);
+  startProcess(state, 'kube-apiserver', [
+    binaries['kube-apiserver']!, '--etcd-servers=http://127.0.0.1:2379',
+    '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${n.apiserverPort}`,
+    `--tls-cert-file=${pki.serverCert}`, `--tls-private-key-file=${pki.serverKey}`, `--client-ca-file=${pki.caCert}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local', `--service-account-key-file=${pki.saPublic}`, `--service-account-signing-key-file=${pki.saPrivate}`,
+    `--service-cluster-ip-range=${n.serviceCIDR}`, '--authorization-mode=Node,RBAC',
+    // Filebeat runs privileged in its own namespace, as on kind; PodSecurity admission (on by default) judges the rest.
+    '--allow-privileged=true', '--enable-admission-plugins=NodeRestriction',
+  ]);
+  await waitFor(state, 'the API server to be ready', () => kubectl(state, ['get', '--raw', '/readyz']).trim() === 'ok', 120_000, 'kube-apiserver');
+  startProcess(state, 'kube-controller-manager', [
+    binaries['kube-controller-manager']!, `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+    '--leader-elect=false', '--bind-address=127.0.0.1', `--service-account-private-key-file=${pki.saPrivate}`, `--root-ca-file=${pki.caCert}`,
+    `--cluster-signing-cert-file=${pki.caCert}`, `--cluster-signing-key-file=${pki.caKey}`, '--use-service-account-credentials=true',
+    `--service-cluster-ip-range=${n.serviceCIDR}`, '--controllers=*',
+  ]);
+  startProcess(state, 'kube-scheduler', [
+    binaries['kube-scheduler']!, `--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`,
+    '--leader-elect=false', '--bind-address=127.0.0.1',
+  ]);
+  startProcess(state, 'kwok', [
+    binaries.kwok!, `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=true', `--cidr=${n.podCIDR}`, `--node-ip=${n.nodeIP}`,
+    '--server-address=127.0.0.1:10247', `--config=${kwokStages(dir)}`,
+  ]);
+  kubectl(state, ['apply', '-f', '-'], stringify({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: kindNode.name, labels: kindNode.labels, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+    spec: {},
+    status: { allocatable: kindNode.allocatable, capacity: kindNode.allocatable, nodeInfo: { kubeletVersion: KUBERNETES_VERSION, architecture: 'amd64', operatingSystem: 'linux' } },
+  }));
+  kubectl(state, ['apply', '-f', '-'], stringify(kindStorageClass));
+  await waitFor(state, `node ${kindNode.name} to be Ready`, () => {
+    const node = kubectlJson<{ status?: { conditions?: { type: string; status: string }[] } }>(state, ['get', 'node', kindNode.name]);
+    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  }, 60_000, 'kwok');
+  // The default ServiceAccount of a namespace is made by the controller manager: wait for it before anything creates pods.
+  await waitFor(state, 'the default ServiceAccount', () => kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']).trim() !== '', 60_000, 'kube-controller-manager');
+  log(`control plane and node ready in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  return state;
+}
+
+/** Stops every process of the box (SIGTERM, then SIGKILL) and removes its namespaces and state folder. */
+export async function stopBox(dir = DEFAULT_STATE_DIR): Promise<void> {
+  const state = readBoxState(dir);
+  const procs = state?.processes ?? [];
+  for (const p of [...procs].reverse()) {
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (procs.some((p) => processAlive(p.pid)) && Date.now() < deadline) await sleep(100);
+  for (const p of procs) {
+    if (processAlive(p.pid)) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  const netns = state?.netns ?? BOX_NETNS;
+  // Anything still holding a namespace (a process started outside this state) is killed with it.
+  for (const ns of boxNamespaces(netns)) {
+    try {
+      const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+    } catch {
+      /* none */
+    }
+    deleteNetns(ns);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}

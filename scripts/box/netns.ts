@@ -1,0 +1,73 @@
+/**
+ * The box's network namespaces. Every address a controller, Prometheus or a pod process dials exists
+ * only inside them, so no box traffic can leave this machine: the box namespace has loopback and one
+ * veth per pod process, and each such pod has a namespace of its own holding its pod IP.
+ */
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+export function ip(args: readonly string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function netnsExists(name: string): boolean {
+  try {
+    return ip(['netns', 'list']).split('\n').some((l) => l.split(' ')[0] === name);
+  } catch {
+    return false;
+  }
+}
+
+/** A fresh namespace with loopback up (an existing one of the same name is removed first). */
+export function createNetns(name: string): void {
+  if (netnsExists(name)) ip(['netns', 'delete', name]);
+  try {
+    ip(['netns', 'add', name]);
+  } catch (err) {
+    throw new Error(`cannot create network namespace ${name} (the box needs root and iproute2): ${(err as Error).message}`);
+  }
+  ip(['-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+export function deleteNetns(name: string): void {
+  if (netnsExists(name)) ip(['netns', 'delete', name]);
+}
+
+/** argv run inside a namespace. */
+export const inNetns = (name: string, argv: readonly string[]): string[] => ['ip', 'netns', 'exec', name, ...argv];
+
+export function spawnInNetns(name: string, argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  const full = inNetns(name, argv);
+  return spawn(full[0]!, full.slice(1), options);
+}
+
+/**
+ * A pod's own namespace `<box>-p<index>` joined to the box namespace by a veth pair, with the pod IP on
+ * the pod side and a host route to it on the box side: a process in it listens on any address and is
+ * reached at exactly its pod IP, as in a cluster. `nodeIP` must be an address of the box namespace.
+ */
+export function addPodNetns(box: string, index: number, podIP: string, nodeIP: string): string {
+  const pod = `${box}-p${index}`;
+  createNetns(pod);
+  const hostEnd = `vb${index}`;
+  const podEnd = `vp${index}`;
+  ip(['-n', box, 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', podEnd, 'netns', pod]);
+  ip(['-n', box, 'link', 'set', hostEnd, 'up']);
+  ip(['-n', pod, 'addr', 'add', `${podIP}/32`, 'dev', podEnd]);
+  ip(['-n', pod, 'link', 'set', podEnd, 'up']);
+  ip(['-n', pod, 'route', 'add', 'default', 'dev', podEnd]);
+  // From the box side, traffic to the pod leaves from the node's address (on the box's loopback).
+  ip(['-n', box, 'route', 'add', `${podIP}/32`, 'dev', hostEnd, 'src', nodeIP]);
+  return pod;
+}
+
+/** Every namespace this box made (its own and its pods'), for teardown. */
+export function boxNamespaces(box: string): string[] {
+  try {
+    return ip(['netns', 'list'])
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n === box || n.startsWith(`${box}-p`));
+  } catch {
+    return [];
+  }
+}

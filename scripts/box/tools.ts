@@ -1,0 +1,86 @@
+/**
+ * The upstream programs of the box, each built from its own wrapper module under tools/<module>/ (go.mod
+ * pins the version; go.sum the content). One module per program family, never one for all: minimal
+ * version selection would otherwise couple their k8s.io versions.
+ */
+import { fileURLToPath } from 'node:url';
+
+export const TOOLS_DIR = fileURLToPath(new URL('../../tools/', import.meta.url));
+
+export interface GoBinary {
+  /** The file name in the cache's bin/ folder. */
+  readonly name: string;
+  /** The main package, one of the module's `tool` directives. */
+  readonly pkg: string;
+}
+
+export interface GoTool {
+  /** tools/<module>/go.mod */
+  readonly module: string;
+  /** The upstream version, for people and the cache folder name (go.mod is the pin). */
+  readonly version: string;
+  readonly binaries: readonly GoBinary[];
+  /** -X flags: unstamped binaries report v0.0.0, which breaks version checks and default image tags. */
+  readonly stamp?: Readonly<Record<string, string>>;
+  readonly tags?: readonly string[];
+}
+
+/** The date builds are stamped with, so a rebuild gives the same binary. */
+const BUILD_DATE = '2026-01-01T00:00:00Z';
+
+export const KUBERNETES_VERSION = 'v1.34.3';
+
+/** k8s.io/component-base/version and client-go's copy of it (kubectl prints both). */
+function kubernetesStamp(version: string): Record<string, string> {
+  const [major, minor] = version.replace(/^v/, '').split('.') as [string, string];
+  const fields = { gitVersion: version, gitMajor: major, gitMinor: minor, gitTreeState: 'clean', gitCommit: '0000000000000000000000000000000000000000', buildDate: BUILD_DATE };
+  const stamp: Record<string, string> = {};
+  for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
+    for (const [k, v] of Object.entries(fields)) stamp[`${pkg}.${k}`] = v;
+  }
+  return stamp;
+}
+
+/** github.com/prometheus/common/version, which the Prometheus programs and the operator report. */
+function prometheusStamp(version: string): Record<string, string> {
+  const pkg = 'github.com/prometheus/common/version';
+  return { [`${pkg}.Version`]: version, [`${pkg}.Revision`]: 'module', [`${pkg}.Branch`]: 'HEAD', [`${pkg}.BuildUser`]: 'courseops', [`${pkg}.BuildDate`]: BUILD_DATE };
+}
+
+export const boxTools = {
+  kubernetes: {
+    module: 'kubernetes',
+    version: KUBERNETES_VERSION,
+    binaries: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'].map((name) => ({ name, pkg: `k8s.io/kubernetes/cmd/${name}` })),
+    stamp: kubernetesStamp(KUBERNETES_VERSION),
+  },
+  etcd: { module: 'etcd', version: 'v3.6.5', binaries: [{ name: 'etcd', pkg: 'go.etcd.io/etcd/server/v3' }] },
+  kwok: { module: 'kwok', version: 'v0.8.0', binaries: [{ name: 'kwok', pkg: 'sigs.k8s.io/kwok/cmd/kwok' }] },
+  prometheusOperator: {
+    module: 'prometheus-operator',
+    version: 'v0.93.0',
+    binaries: [{ name: 'prometheus-operator', pkg: 'github.com/prometheus-operator/prometheus-operator/cmd/operator' }],
+    // The operator derives its default config-reloader image tag from this version.
+    stamp: prometheusStamp('0.93.0'),
+  },
+  prometheus: {
+    module: 'prometheus',
+    version: 'v3.13.2',
+    binaries: [
+      { name: 'prometheus', pkg: 'github.com/prometheus/prometheus/cmd/prometheus' },
+      { name: 'promtool', pkg: 'github.com/prometheus/prometheus/cmd/promtool' },
+    ],
+    stamp: prometheusStamp('3.13.2'),
+    // Only the Kubernetes service discovery (all the operator generates): the cloud providers' SDKs
+    // would triple the build time for nothing the box uses.
+    tags: ['remove_all_sd', 'enable_kubernetes_sd'],
+  },
+  argoRollouts: {
+    module: 'argo-rollouts',
+    version: 'v1.9.1',
+    binaries: [{ name: 'rollouts-controller', pkg: 'github.com/argoproj/argo-rollouts/cmd/rollouts-controller' }],
+    stamp: { 'github.com/argoproj/argo-rollouts/utils/version.version': 'v1.9.1' },
+  },
+} as const satisfies Record<string, GoTool>;
+
+export type BoxToolName = keyof typeof boxTools;
