@@ -9,65 +9,88 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
   STATUS_WEBHOOK_MAX_ALERTS,
+  ALERTMANAGER_CONFIG_MATCHER_STRATEGY,
+  ALERTMANAGER_CONFIG_SELECTOR_LABEL,
   ALERTMANAGER_RECEIVERS_SECRET,
   ALERTMANAGER_SECRETS_DIR,
   ALERTMANAGER_WEBHOOK_SECRET,
+  DISCORD_ALERTMANAGER_CONFIG,
+  GROUP_BY,
   RECEIVER_FILES_DIR,
   receiverNames,
+  receiverPlaceholders,
+  receiverSecretKeys,
   type AlertmanagerConfig,
   type Receiver,
 } from '../src/monitoring/alertmanager.js';
 import { ALERTMANAGER_FILE } from '../src/monitoring/files.js';
+import { NAMESPACE_NAME_LABEL } from '../src/labels.js';
 import { ns } from '../src/namespaces.js';
+import { mergeAlertmanagerConfigs, operatorFieldProblems, type AmcObject } from './support/prometheus-operator.js';
 import { ofKind, synthesized } from './support/platform.js';
 
 /**
- * The Alertmanager configuration: one object in the Helm values and dist/alertmanager/alertmanager.yaml,
- * credentials only as files of mounted Secrets, checked with Debian's amtool (check-config, routes test)
- * and exercised on a real Alertmanager (Debian's 0.25): inhibition, and delivery to a stand-in for the
- * status page's webhook with the bearer token read from its file.
- *
- * Debian's amtool/Alertmanager 0.25 predate Discord's `webhook_url_file` (0.27; the chart runs 0.28+), so
- * the copy they load leaves out only the Discord receiver's `discord_configs`: the receiver keeps its
- * name, so the routing tree is the one deployed.
+ * The Alertmanager configuration: alertmanager.yaml (one object in the Helm values and
+ * dist/alertmanager/alertmanager.yaml) plus the Discord AlertmanagerConfig of dist/manifests. Checked:
+ * - every field of alertmanager.yaml is one the Prometheus Operator v0.93.0 parses (it rejects the whole
+ *   file otherwise and creates no Alertmanager: issue 11, prometheus-operator#7159);
+ * - credentials only as files of mounted Secrets, or (Discord) a Secret key the operator reads;
+ * - the configuration the operator generates from both (modelled in support/prometheus-operator.ts; the
+ *   box test runs the real operator) with Debian's amtool (check-config, routes test) and on a real
+ *   Alertmanager (Debian's 0.25): inhibition, and delivery to stand-ins for the status page (bearer token
+ *   read from its file), Slack (URL read from its file) and Discord. Email keeps its name and routes only.
  */
 const AMTOOL = process.env.AMTOOL ?? 'amtool';
 const ALERTMANAGER = process.env.ALERTMANAGER ?? 'prometheus-alertmanager';
 const run = promisify(execFile);
 const { out, platform, objects } = synthesized();
 
-const kps = platform.releases.find((r) => r.chart === 'kube-prometheus-stack')!.values as {
-  alertmanager: { config: AlertmanagerConfig; alertmanagerSpec: { secrets: string[] } };
+const kpsRelease = platform.releases.find((r) => r.chart === 'kube-prometheus-stack')!;
+type Selector = { matchLabels: Record<string, string> };
+const kps = kpsRelease.values as {
+  alertmanager: {
+    config: AlertmanagerConfig;
+    alertmanagerSpec: {
+      secrets: string[];
+      alertmanagerConfigSelector: Selector;
+      alertmanagerConfigNamespaceSelector: Selector;
+      alertmanagerConfigMatcherStrategy: { type: 'OnNamespace' | 'OnNamespaceExceptForAlertmanagerNamespace' | 'None' };
+    };
+  };
 };
+const spec = kps.alertmanager.alertmanagerSpec;
 const config = kps.alertmanager.config;
 const fileConfig = parse(out.files.get(ALERTMANAGER_FILE)!) as AlertmanagerConfig;
 
-/** The config Alertmanager 0.25 accepts: the deployed one without Discord's configs (see above). */
-const for025 = (c: AlertmanagerConfig): AlertmanagerConfig => ({
-  ...c,
-  receivers: c.receivers.map((r): Receiver => {
-    const { discord_configs: _dropped, ...rest } = r;
-    return rest;
-  }),
-});
+/** The AlertmanagerConfig resources the Alertmanager selects (the API server labels every namespace with its name). */
+const matches = (selector: Selector, labels: Record<string, string> = {}) => Object.entries(selector.matchLabels).every(([k, v]) => labels[k] === v);
+const allAmcs = ofKind(objects, 'AlertmanagerConfig') as unknown as (AmcObject & { metadata: { name: string; namespace: string } })[];
+const selectedAmcs = allAmcs.filter(
+  (a) => matches(spec.alertmanagerConfigSelector, a.metadata.labels) && matches(spec.alertmanagerConfigNamespaceSelector, { [NAMESPACE_NAME_LABEL]: a.metadata.namespace }),
+);
+
+type DiscordConfig = { webhook_url: string; send_resolved: boolean; title: string; message: string };
+type Generated = Omit<AlertmanagerConfig, 'receivers'> & { receivers: (Receiver & { discord_configs?: DiscordConfig[] })[] };
+/** What the operator generates, with the placeholder receiver credentials synth writes. */
+const generated = (strategy = spec.alertmanagerConfigMatcherStrategy.type) =>
+  mergeAlertmanagerConfigs(fileConfig as unknown as Record<string, unknown>, selectedAmcs, {
+    alertmanagerNamespace: kpsRelease.namespace,
+    strategy,
+    secret: (namespace, name, key) => {
+      const declared = platform.secrets.find((s) => s.namespace === namespace && s.name === name)?.keys.some((k) => k.key === key);
+      if (!declared || !(key in receiverPlaceholders)) throw new Error(`Secret ${namespace}/${name} key ${key} is not a declared receiver credential`);
+      return receiverPlaceholders[key]!;
+    },
+  }) as unknown as Generated;
+const effective = generated();
+const discordReceiver = `${ns.monitoring.name}/${DISCORD_ALERTMANAGER_CONFIG}/${receiverNames.discord}`;
 
 const dir = mkdtempSync(join(tmpdir(), 'courseops-amtool-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const variantFile = join(dir, 'alertmanager-0.25.yaml');
-writeFileSync(variantFile, stringify(for025(fileConfig)));
+const effectiveFile = join(dir, 'alertmanager-generated.yaml');
+writeFileSync(effectiveFile, stringify(effective));
 
-const tool = async (bin: string, args: string[]) => {
-  try {
-    const { stdout, stderr } = await run(bin, args, { cwd: dir });
-    return { ok: true, stdout, output: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: string | number; stdout?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error(`${bin} not found: install Debian's prometheus-alertmanager (scripts/test.sh does)`);
-    return { ok: false, stdout: e.stdout ?? '', output: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message };
-  }
-};
-
-describe('one configuration, credentials from mounted Secrets', () => {
+describe('one configuration, credentials from Secrets', () => {
   it('dist/alertmanager/alertmanager.yaml is the Helm values alertmanager.config', () => {
     expect(fileConfig).toEqual(JSON.parse(JSON.stringify(config)));
   });
@@ -78,18 +101,26 @@ describe('one configuration, credentials from mounted Secrets', () => {
     for (const r of config.route.routes ?? []) expect(config.receivers.map((x) => x.name), r.receiver).toContain(r.receiver);
   });
 
+  it("uses only fields of the Prometheus Operator's own types (v0.93.0 parses the file strictly)", () => {
+    expect(operatorFieldProblems(fileConfig)).toEqual([]);
+    // What stopped the operator before (issue 11): Discord's webhook_url_file is not in its discordConfig.
+    const withFile = { ...fileConfig, receivers: [...fileConfig.receivers, { name: 'discord', discord_configs: [{ webhook_url_file: '/x', send_resolved: true }] }] };
+    expect(operatorFieldProblems(withFile)).toEqual([`.receivers[${fileConfig.receivers.length}].discord_configs[0].webhook_url_file (operator type discordConfig has no such field)`]);
+    expect(operatorFieldProblems({ ...fileConfig, route: { ...fileConfig.route, matchres: {} } })).toEqual(['.route.matchres (operator type route has no such field)']);
+  });
+
   it('never holds a URL of a receiver, a token or a password: only *_file paths of mounted, declared Secrets', () => {
     const text = JSON.stringify(config);
     expect(text).not.toMatch(/"(api_url|webhook_url|auth_password|auth_secret|credentials|password|bearer_token)":/);
     const files = [...text.matchAll(/"(\w+_file)":"([^"]+)"/g)].map((m) => ({ field: m[1]!, path: m[2]! }));
-    expect(files.map((f) => f.field).sort()).toEqual(['api_url_file', 'auth_password_file', 'credentials_file', 'webhook_url_file']);
+    expect(files.map((f) => f.field).sort()).toEqual(['api_url_file', 'auth_password_file', 'credentials_file']);
     for (const { field, path } of files) {
       const m = new RegExp(`^${ALERTMANAGER_SECRETS_DIR}/([^/]+)/([^/]+)$`).exec(path);
       expect(m, `${field} ${path}`).not.toBeNull();
       const [, secret, key] = m!;
-      expect(kps.alertmanager.alertmanagerSpec.secrets, `${field}: Secret ${secret} is mounted`).toContain(secret);
-      const spec = platform.secrets.find((s) => s.namespace === ns.monitoring.name && s.name === secret);
-      expect(spec?.keys.map((k) => k.key), `${field}: ${secret} declares ${key}`).toContain(key);
+      expect(spec.secrets, `${field}: Secret ${secret} is mounted`).toContain(secret);
+      const s = platform.secrets.find((x) => x.namespace === ns.monitoring.name && x.name === secret);
+      expect(s?.keys.map((k) => k.key), `${field}: ${secret} declares ${key}`).toContain(key);
     }
   });
 
@@ -100,6 +131,7 @@ describe('one configuration, credentials from mounted Secrets', () => {
       // synth writes a placeholder for each (resolved after <repo>/<path>, see alertmanager.ts)
       expect(out.files.get(`${RECEIVER_FILES_DIR}/${k.key}`), k.key).toMatch(/not-configured/);
     }
+    expect(receivers.keys.map((k) => k.key)).toContain(receiverSecretKeys.discordWebhookUrl);
     const webhook = platform.secrets.find((s) => s.name === ALERTMANAGER_WEBHOOK_SECRET)!;
     expect(webhook.keys).toEqual([{ key: 'token', copyFrom: { namespace: ns.apps.name, name: 'status-alert-webhook', key: 'token' } }]);
   });
@@ -136,9 +168,9 @@ describe('one configuration, credentials from mounted Secrets', () => {
     expect(hook.url).toBe(`http://status.${ns.apps.name}.svc.cluster.local:${port}/api/alerts`);
     expect(hook.send_resolved).toBe(true);
     expect(hook.http_config.authorization).toEqual({ type: 'Bearer', credentials_file: `${ALERTMANAGER_SECRETS_DIR}/${ALERTMANAGER_WEBHOOK_SECRET}/token` });
-    for (const r of config.receivers) {
-      for (const c of [...(r.slack_configs ?? []), ...(r.discord_configs ?? []), ...(r.email_configs ?? []), ...(r.webhook_configs ?? [])]) {
-        expect(c.send_resolved, r.name).toBe(true);
+    for (const r of effective.receivers) {
+      for (const [key, configs] of Object.entries(r).filter(([k]) => k.endsWith('_configs'))) {
+        for (const c of configs as { send_resolved?: boolean }[]) expect(c.send_resolved, `${r.name} ${key}`).toBe(true);
       }
     }
   });
@@ -153,25 +185,81 @@ describe('one configuration, credentials from mounted Secrets', () => {
   });
 });
 
+describe('Discord: an AlertmanagerConfig with the URL from a Secret', () => {
+  it('the Alertmanager selects exactly that resource, in its own namespace, without the namespace matcher', () => {
+    expect(allAmcs.map((a) => `${a.metadata.namespace}/${a.metadata.name}`)).toEqual([`${ns.monitoring.name}/${DISCORD_ALERTMANAGER_CONFIG}`]);
+    expect(selectedAmcs).toEqual(allAmcs);
+    expect(spec.alertmanagerConfigSelector).toEqual({ matchLabels: { [ALERTMANAGER_CONFIG_SELECTOR_LABEL.key]: ALERTMANAGER_CONFIG_SELECTOR_LABEL.value } });
+    expect(spec.alertmanagerConfigNamespaceSelector).toEqual({ matchLabels: { [NAMESPACE_NAME_LABEL]: kpsRelease.namespace } });
+    expect(spec.alertmanagerConfigMatcherStrategy).toEqual({ type: ALERTMANAGER_CONFIG_MATCHER_STRATEGY });
+    expect(allAmcs[0]!.metadata.namespace).toBe(kpsRelease.namespace);
+  });
+
+  it('its URL is a key of a declared receiver Secret in its namespace, never a value', () => {
+    const amc = allAmcs[0]!;
+    const discord = amc.spec.receivers!.flatMap((r) => r.discordConfigs ?? []);
+    expect(discord).toHaveLength(1);
+    expect(discord[0]!.apiURL).toEqual({ name: ALERTMANAGER_RECEIVERS_SECRET, key: receiverSecretKeys.discordWebhookUrl });
+    const s = platform.secrets.find((x) => x.namespace === amc.metadata.namespace && x.name === ALERTMANAGER_RECEIVERS_SECRET);
+    expect(s?.keys.map((k) => k.key)).toContain(receiverSecretKeys.discordWebhookUrl);
+    expect(JSON.stringify(amc)).not.toMatch(/https?:/);
+  });
+
+  it('the generated configuration routes critical alerts to Discord first, grouped like the rest, and still reaches the other receivers', () => {
+    const [first, ...rest] = effective.route.routes!;
+    expect(first).toEqual({
+      receiver: discordReceiver,
+      group_by: [...GROUP_BY],
+      matchers: ['severity="critical"', 'alertname!~"Watchdog|InfoInhibitor"'],
+      continue: true,
+      repeat_interval: '4h',
+    });
+    expect(rest).toEqual(config.route.routes);
+    expect(effective.route.group_by).toEqual(first!.group_by);
+    expect(effective.inhibit_rules).toEqual(config.inhibit_rules);
+    expect(effective.receivers.find((r) => r.name === discordReceiver)!.discord_configs).toEqual([
+      expect.objectContaining({ webhook_url: receiverPlaceholders[receiverSecretKeys.discordWebhookUrl], send_resolved: true }),
+    ]);
+    expect(operatorFieldProblems(effective)).toEqual([]);
+  });
+
+  it("with the operator's default matcher strategy Discord would get only the monitoring namespace's alerts", () => {
+    expect(generated('OnNamespace').route.routes![0]!.matchers).toContain(`namespace="${ns.monitoring.name}"`);
+  });
+});
+
+const tool = async (bin: string, args: string[]) => {
+  try {
+    const { stdout, stderr } = await run(bin, args, { cwd: dir });
+    return { ok: true, stdout, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: string | number; stdout?: string; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new Error(`${bin} not found: install Debian's prometheus-alertmanager (scripts/test.sh does)`);
+    return { ok: false, stdout: e.stdout ?? '', output: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message };
+  }
+};
+
 describe('amtool', () => {
-  it('check-config accepts the configuration (0.25 copy)', async () => {
-    const r = await tool(AMTOOL, ['check-config', variantFile]);
+  it('check-config accepts the configuration the operator generates', async () => {
+    const r = await tool(AMTOOL, ['check-config', effectiveFile]);
     expect(r.ok, r.output).toBe(true);
     expect(r.output).toMatch(/SUCCESS/);
     expect(r.output).toMatch(/5 receivers/);
     expect(r.output).toMatch(/2 inhibit rules/);
   });
 
-  it('the deployed file differs from that copy only by what 0.25 cannot parse', async () => {
-    const full = join(dir, 'alertmanager.yaml');
-    writeFileSync(full, out.files.get(ALERTMANAGER_FILE)!);
-    const r = await tool(AMTOOL, ['check-config', full]);
-    // A newer amtool accepts the file as is; 0.25 rejects exactly Discord's webhook_url_file.
-    if (!r.ok) expect(r.output).toMatch(/field webhook_url_file not found/);
+  it('check-config accepts dist/alertmanager/alertmanager.yaml as it is', async () => {
+    const file = join(dir, 'alertmanager.yaml');
+    writeFileSync(file, out.files.get(ALERTMANAGER_FILE)!);
+    const r = await tool(AMTOOL, ['check-config', file]);
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).toMatch(/4 receivers/);
   });
 
+  const critical = [discordReceiver, receiverNames.statusPage, receiverNames.slack, receiverNames.email].join(',');
   const routes: [string, string, string[]][] = [
-    ['critical', 'status-page,slack,discord,email', ['alertname=ServiceDown', 'severity=critical', 'service=course', 'namespace=courseops']],
+    ['critical', critical, ['alertname=ServiceDown', 'severity=critical', 'service=course', 'namespace=courseops']],
+    ["a chart's critical (no service)", critical, ['alertname=KubeQuotaExceeded', 'severity=critical', 'namespace=monitoring']],
     ['warning', 'status-page,slack', ['alertname=HighErrorRatio', 'severity=warning', 'service=teacher', 'namespace=courseops']],
     ['info', 'null', ['alertname=HighRequestRate', 'severity=info', 'service=course']],
     ['unknown severity', 'null', ['alertname=Something', 'severity=page']],
@@ -180,28 +268,35 @@ describe('amtool', () => {
     ['a critical InfoInhibitor', 'null', ['alertname=InfoInhibitor', 'severity=critical']],
   ];
   it.concurrent.each(routes)('config routes test: %s -> %s', async (_what, receivers, labels) => {
-    const r = await tool(AMTOOL, ['config', 'routes', 'test', `--config.file=${variantFile}`, `--verify.receivers=${receivers}`, ...labels]);
+    const r = await tool(AMTOOL, ['config', 'routes', 'test', `--config.file=${effectiveFile}`, `--verify.receivers=${receivers}`, ...labels]);
     expect(r.stdout.trim()).toBe(receivers);
     expect(r.ok, r.output).toBe(true);
   });
 
   it('config routes test --verify.receivers fails on a wrong expectation', async () => {
-    const r = await tool(AMTOOL, ['config', 'routes', 'test', `--config.file=${variantFile}`, '--verify.receivers=email', 'severity=warning']);
+    const r = await tool(AMTOOL, ['config', 'routes', 'test', `--config.file=${effectiveFile}`, '--verify.receivers=email', 'severity=warning']);
     expect(r.ok).toBe(false);
   });
 
   it('config routes shows the tree', async () => {
-    const r = await tool(AMTOOL, ['config', 'routes', 'show', `--config.file=${variantFile}`]);
+    const r = await tool(AMTOOL, ['config', 'routes', 'show', `--config.file=${effectiveFile}`]);
     expect(r.ok, r.output).toBe(true);
-    for (const name of Object.values(receiverNames)) expect(r.stdout).toContain(`receiver: ${name}`);
+    for (const name of effective.receivers.map((x) => x.name)) expect(r.stdout).toContain(`receiver: ${name}`);
   });
 });
 
 // --- a real Alertmanager ----------------------------------------------------------------------------
 
+/** A notification a stand-in received: the status page's webhook body, Slack's attachments, Discord's embeds. */
 interface Delivered {
+  path: string;
   auth: string | undefined;
-  body: { status: string; alerts: { status: string; labels: Record<string, string> }[] };
+  body: {
+    status?: string;
+    alerts?: { status: string; labels: Record<string, string> }[];
+    attachments?: { title: string }[];
+    embeds?: { title: string }[];
+  };
 }
 
 const freePort = () =>
@@ -224,7 +319,7 @@ const waitFor = async <T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 };
 
-describe('a real Alertmanager with this configuration', () => {
+describe('a real Alertmanager with the configuration the operator generates', () => {
   const token = 'test-token-not-a-secret';
   const delivered: Delivered[] = [];
   let hook: Server | undefined;
@@ -262,39 +357,52 @@ describe('a real Alertmanager with this configuration', () => {
     chartWarning: { alertname: 'KubeQuotaExceeded', severity: 'warning', namespace: 'monitoring' },
     busy: { alertname: 'HighRequestRate', severity: 'info', namespace: 'courseops', service: 'course', pod: 'course-1' },
   };
+  const at = (path: string) => delivered.filter((d) => d.path === path);
+  /** Firing alerts the status page got, as alertname/service/severity. */
+  const statusFired = () =>
+    at('/status').flatMap((d) => (d.body.alerts ?? []).filter((a) => a.status === 'firing').map((a) => `${a.labels.alertname}/${a.labels.service ?? '-'}/${a.labels.severity}`));
+  /** Titles Slack or Discord got ("[FIRING:1] ServiceDown (course)"). */
+  const titles = (path: string) => at(path).map((d) => (d.body.attachments ?? d.body.embeds ?? [])[0]?.title ?? '?');
 
-  it('inhibits warnings of a service with a critical alert, and sends the rest to the status page with the token', async () => {
+  it('inhibits warnings of a service with a critical alert; criticals reach the status page, Slack and Discord, warnings the status page and Slack', async () => {
     const hookPort = await freePort();
     hook = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        delivered.push({ auth: req.headers.authorization, body: JSON.parse(body) as Delivered['body'] });
-        res.writeHead(200).end();
+        delivered.push({ path: req.url ?? '', auth: req.headers.authorization, body: JSON.parse(body) as Delivered['body'] });
+        res.writeHead(200).end('ok');
       });
     });
     await new Promise<void>((r) => hook!.listen(hookPort, '127.0.0.1', () => r()));
 
-    // The deployed configuration, with the status page at the stand-in, its token file in the temporary
-    // folder, and timings shortened; the chat and email receivers keep their names and routes without integrations.
+    // The generated configuration with every integration but email pointed at the stand-in: the status
+    // page's token and Slack's URL in files of the temporary folder (as the mounted Secrets are), Discord's
+    // URL in place of the Secret's value (as the operator writes it); email keeps its name and routes only.
+    // Timings shortened.
+    const stand = (path: string) => `http://127.0.0.1:${hookPort}${path}`;
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, token);
-    const c = for025(fileConfig);
-    const local: AlertmanagerConfig = {
-      ...c,
-      route: { ...c.route, group_wait: '1s', group_interval: '1s' },
-      receivers: c.receivers.map((r) =>
-        r.name === receiverNames.statusPage
-          ? {
-              name: r.name,
-              webhook_configs: r.webhook_configs!.map((w) => ({
-                ...w,
-                url: `http://127.0.0.1:${hookPort}/api/alerts`,
-                http_config: { authorization: { type: 'Bearer' as const, credentials_file: tokenFile } },
-              })),
-            }
-          : { name: r.name },
-      ),
+    const slackUrlFile = join(dir, 'slack-webhook-url');
+    writeFileSync(slackUrlFile, stand('/slack'));
+    const local = {
+      ...effective,
+      route: { ...effective.route, group_wait: '1s', group_interval: '1s' },
+      receivers: effective.receivers.map((r) => {
+        if (r.name === receiverNames.statusPage) {
+          return {
+            name: r.name,
+            webhook_configs: r.webhook_configs!.map((w) => ({
+              ...w,
+              url: stand('/status'),
+              http_config: { authorization: { type: 'Bearer' as const, credentials_file: tokenFile } },
+            })),
+          };
+        }
+        if (r.name === receiverNames.slack) return { name: r.name, slack_configs: r.slack_configs!.map((c) => ({ ...c, api_url_file: slackUrlFile })) };
+        if (r.name === discordReceiver) return { name: r.name, discord_configs: r.discord_configs!.map((c) => ({ ...c, webhook_url: stand('/discord') })) };
+        return { name: r.name };
+      }),
     };
     expect(local.inhibit_rules).toEqual(config.inhibit_rules);
     const localFile = join(dir, 'alertmanager-local.yaml');
@@ -337,21 +445,24 @@ describe('a real Alertmanager with this configuration', () => {
     for (const k of ['down', 'teacherErrors', 'chartCritical', 'busy'] as const) expect(s[k]?.state, k).toBe('active');
 
     // Delivered: ServiceDown, teacher's HighErrorRatio, the chart's critical; never the inhibited ones or info.
-    const firedNames = () =>
-      delivered.flatMap((d) => d.body.alerts.filter((a) => a.status === 'firing').map((a) => `${a.labels.alertname}/${a.labels.service ?? '-'}/${a.labels.severity}`));
-    await waitFor('three notifications', () => (firedNames().length >= 3 ? true : undefined));
+    await waitFor('the notifications', () => (statusFired().length >= 3 && at('/slack').length >= 3 && at('/discord').length >= 2 ? true : undefined));
     await new Promise((r) => setTimeout(r, 1500)); // one more group_interval: anything else would have arrived
-    expect(firedNames().sort(), logs).toEqual(['HighErrorRatio/teacher/warning', 'KubeQuotaExceeded/-/critical', 'ServiceDown/course/critical']);
-    for (const d of delivered) expect(d.auth).toBe(`Bearer ${token}`);
+    expect(statusFired().sort(), logs).toEqual(['HighErrorRatio/teacher/warning', 'KubeQuotaExceeded/-/critical', 'ServiceDown/course/critical']);
+    for (const d of at('/status')) expect(d.auth).toBe(`Bearer ${token}`);
     // grouped by alertname, namespace and service: one alert per notification here
-    for (const d of delivered) expect(d.body.alerts).toHaveLength(1);
+    for (const d of at('/status')) expect(d.body.alerts).toHaveLength(1);
+    expect(titles('/slack').sort(), logs).toEqual(['[FIRING:1] HighErrorRatio (teacher)', '[FIRING:1] KubeQuotaExceeded', '[FIRING:1] ServiceDown (course)']);
+    // Discord: the criticals of every namespace (no namespace matcher), not the warning.
+    expect(titles('/discord').sort(), logs).toEqual(['[FIRING:1] KubeQuotaExceeded', '[FIRING:1] ServiceDown (course)']);
+    expect(delivered.map((d) => d.path).filter((p) => !['/status', '/slack', '/discord'].includes(p))).toEqual([]);
   });
 
-  it('sends the resolution to the status page (send_resolved)', async () => {
+  it('sends the resolution to the status page and Discord (send_resolved)', async () => {
     await api('/alerts', { method: 'POST', body: JSON.stringify([alert(firing.down, new Date(Date.now() - 1000))]) });
     const resolved = await waitFor('the resolved notification', () =>
-      delivered.find((d) => d.body.status === 'resolved' && d.body.alerts.some((a) => a.labels.alertname === 'ServiceDown')),
+      at('/status').find((d) => d.body.status === 'resolved' && d.body.alerts!.some((a) => a.labels.alertname === 'ServiceDown')),
     );
     expect(resolved.auth).toBe(`Bearer ${token}`);
+    await waitFor("Discord's resolved notification", () => (titles('/discord').includes('[RESOLVED] ServiceDown (course)') ? true : undefined));
   });
 });

@@ -37,6 +37,7 @@ const CRD_FILES = [
   'prometheus-operator/monitoring.coreos.com_podmonitors.yaml',
   'prometheus-operator/monitoring.coreos.com_prometheusrules.yaml',
   'prometheus-operator/monitoring.coreos.com_probes.yaml',
+  'prometheus-operator/monitoring.coreos.com_alertmanagerconfigs.yaml',
   // Full schemas (with PodTemplateSpec), not all-crds.yaml whose podTemplates preserve unknown fields.
   'eck/resources/elasticsearch.k8s.elastic.co_elasticsearches.yaml',
   'eck/resources/kibana.k8s.elastic.co_kibanas.yaml',

@@ -170,8 +170,9 @@ export interface LocalAlertmanagerOptions {
 /**
  * The deployed Alertmanager configuration for a local Alertmanager: the status-page receiver posts to the
  * local status service with the token from `tokenFile`; every other receiver keeps its name (so routing
- * and inhibition are the deployed ones) without integrations: no Slack, Discord or email from a laptop,
- * and Debian's Alertmanager 0.25 cannot parse Discord's `webhook_url_file` anyway.
+ * and inhibition are the deployed ones) without integrations: no Slack or email from a laptop. Discord is
+ * not in this file at all: in the cluster it is an AlertmanagerConfig the operator merges in
+ * (cdk8s/src/monitoring/alertmanager.ts).
  */
 export function localAlertmanagerConfig(options: LocalAlertmanagerOptions, files: ReadonlyMap<string, string> = synthesized().files): AmConfig {
   const text = files.get(ALERTMANAGER_FILE);

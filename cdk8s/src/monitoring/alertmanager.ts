@@ -1,21 +1,48 @@
 /**
- * The Alertmanager configuration (alertmanager.yaml): one object, carried by the kube-prometheus-stack
- * values (`alertmanager.config`) and written by synth to dist/alertmanager/alertmanager.yaml.
+ * The Alertmanager configuration: alertmanager.yaml (one object, carried by the kube-prometheus-stack values
+ * `alertmanager.config` and written by synth to dist/alertmanager/alertmanager.yaml) plus one
+ * AlertmanagerConfig resource for Discord (dist/manifests/06-alerting.yaml).
  *
  * Routing by severity: critical -> status page webhook, Slack, Discord, email; warning -> status page
  * webhook, Slack; info -> nobody (visible in the Alertmanager UI only); anything else -> the root
  * receiver `null` (kept: the operator keeps the old configuration when the receiver the chart's
- * defaults refer to is missing). Every URL, token and password is read from a file of a Secret that
- * the Prometheus Operator mounts at /etc/alertmanager/secrets/<secret>/<key> (alertmanagerSpec.secrets);
- * the Secrets are created at deploy time (dist/secrets.json), never written to git or dist/.
+ * defaults refer to is missing). A critical alert of a service inhibits that service's warnings.
+ *
+ * Why Discord is not in alertmanager.yaml: kube-prometheus-stack always renders `alertmanagerConfigSelector`,
+ * so the Prometheus Operator (v0.93.0) parses alertmanager.yaml itself, strictly, into its own types
+ * (pkg/alertmanager/types.go, `alertmanagerConfigFromBytes`: upstream `config.Load`, then
+ * `yaml.UnmarshalStrict`). Its `discordConfig` has `webhook_url` but no `webhook_url_file`
+ * (prometheus-operator#7159), and a literal `webhook_url` would put the URL into the Helm values and dist/.
+ * So Discord is an AlertmanagerConfig whose `discordConfigs[].apiURL` names a key of a Secret: the
+ * operator reads it from the API and writes it only into the configuration Secret it generates.
+ * The operator merges that resource's route in front of the routes of alertmanager.yaml with
+ * `continue: true`, names its receiver `<namespace>/<name>/<receiver>`, and with the default matcher
+ * strategy (`OnNamespace`) would add `namespace="<its namespace>"` to its route, which would keep every
+ * courseops alert away from Discord: the Alertmanager uses `OnNamespaceExceptForAlertmanagerNamespace`
+ * and the resource lives in the Alertmanager's namespace, so no matcher is added. Its route repeats the
+ * routing of the rest (critical only, never Watchdog/InfoInhibitor, grouped alike); inhibition is global.
+ *
+ * Every other URL, token and password is read from a file of a Secret that the Prometheus Operator mounts
+ * at /etc/alertmanager/secrets/<secret>/<key> (alertmanagerSpec.secrets); the Secrets are created at
+ * deploy time (dist/secrets.json), never written to git or dist/.
  */
+import type { Construct } from 'constructs';
+import {
+  AlertmanagerConfig as AmcResource,
+  AlertmanagerConfigSpecRouteMatchersMatchType,
+} from '../../imports/alertmanagerconfig-monitoring.coreos.com.js';
+import { NAMESPACE_NAME_LABEL } from '../labels.js';
 import type { SecretSpec } from '../secrets.js';
 
 /** Where the Prometheus Operator mounts each Secret listed in alertmanagerSpec.secrets. */
 export const ALERTMANAGER_SECRETS_DIR = '/etc/alertmanager/secrets';
 /** Bearer token for the status service's POST /api/alerts (a copy of courseops/status-alert-webhook). */
 export const ALERTMANAGER_WEBHOOK_SECRET = 'alertmanager-status-webhook';
-/** Slack and Discord webhook URLs and the SMTP password, provided by whoever runs the platform. */
+/**
+ * Slack and Discord webhook URLs and the SMTP password, provided by whoever runs the platform. Slack's and
+ * the password are read by Alertmanager from the mounted files; Discord's by the operator from the API
+ * (the AlertmanagerConfig's apiURL), which writes it into the configuration Secret it generates.
+ */
 export const ALERTMANAGER_RECEIVERS_SECRET = 'alertmanager-receivers';
 
 export const receiverSecretKeys = {
@@ -83,14 +110,6 @@ export interface SlackConfig {
   readonly text: string;
 }
 
-/** `webhook_url_file` needs Alertmanager >= 0.27 (the chart runs 0.28+; Debian's amtool 0.25 rejects it). */
-export interface DiscordConfig {
-  readonly webhook_url_file: string;
-  readonly send_resolved: boolean;
-  readonly title: string;
-  readonly message: string;
-}
-
 export interface EmailConfig {
   readonly to: string;
   readonly from: string;
@@ -105,7 +124,6 @@ export interface Receiver {
   readonly name: string;
   readonly webhook_configs?: readonly WebhookConfig[];
   readonly slack_configs?: readonly SlackConfig[];
-  readonly discord_configs?: readonly DiscordConfig[];
   readonly email_configs?: readonly EmailConfig[];
 }
 
@@ -115,10 +133,19 @@ export interface InhibitRule {
   readonly equal: readonly string[];
 }
 
+/**
+ * alertmanager.yaml. Only fields of the Prometheus Operator's own configuration types (v0.93.0
+ * pkg/alertmanager/types.go) may appear: it rejects the whole file otherwise (test: monitoring-alertmanager).
+ * `global` and `templates` restate the chart's defaults of `alertmanager.config` (values.yaml of
+ * kube-prometheus-stack 88.2.0), so that Helm's merge of our values over them adds nothing and this
+ * object is exactly the file the chart renders.
+ */
 export interface AlertmanagerConfig {
+  readonly global: { readonly resolve_timeout: string };
   readonly route: Route;
   readonly receivers: readonly Receiver[];
   readonly inhibit_rules: readonly InhibitRule[];
+  readonly templates: readonly string[];
 }
 
 /** Non-secret receiver settings (addresses, channel): change them here. */
@@ -150,6 +177,11 @@ export const receiverNames = {
 /** Labels alerts are grouped by: one notification per alert and service. */
 export const GROUP_BY = ['alertname', 'namespace', 'service'] as const;
 
+/** kube-prometheus-stack's always-firing heartbeat and its info inhibitor: never notified. */
+export const SILENT_ALERTNAMES = 'Watchdog|InfoInhibitor';
+/** Critical alerts repeat every 4 h on the paging receivers (Discord, email), not 12 h. */
+const CRITICAL_REPEAT_INTERVAL = '4h';
+
 const slackTitle =
   '[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }}' +
   '{{ with .CommonLabels.service }} ({{ . }}){{ end }}';
@@ -162,6 +194,7 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
   const severity = (value: 'critical' | 'warning' | 'info') => `severity="${value}"`;
   const s = options.receivers;
   return {
+    global: { resolve_timeout: '5m' },
     route: {
       receiver: r.none,
       group_by: [...GROUP_BY],
@@ -169,12 +202,11 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
       group_interval: '5m',
       repeat_interval: '12h',
       routes: [
-        // kube-prometheus-stack's always-firing heartbeat and its info inhibitor: never notified.
-        { receiver: r.none, matchers: ['alertname=~"Watchdog|InfoInhibitor"'] },
+        // Discord: the AlertmanagerConfig's route, which the operator puts before these (see discordAlertmanagerConfig).
+        { receiver: r.none, matchers: [`alertname=~"${SILENT_ALERTNAMES}"`] },
         { receiver: r.statusPage, matchers: ['severity=~"critical|warning"'], continue: true },
         { receiver: r.slack, matchers: ['severity=~"critical|warning"'], continue: true },
-        { receiver: r.discord, matchers: [severity('critical')], repeat_interval: '4h', continue: true },
-        { receiver: r.email, matchers: [severity('critical')], repeat_interval: '4h' },
+        { receiver: r.email, matchers: [severity('critical')], repeat_interval: CRITICAL_REPEAT_INTERVAL },
         { receiver: r.none, matchers: [severity('info')] },
       ],
     },
@@ -202,17 +234,6 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
             send_resolved: true,
             title: slackTitle,
             text: alertLines,
-          },
-        ],
-      },
-      {
-        name: r.discord,
-        discord_configs: [
-          {
-            webhook_url_file: secretFile(ALERTMANAGER_RECEIVERS_SECRET, receiverSecretKeys.discordWebhookUrl),
-            send_resolved: true,
-            title: slackTitle,
-            message: alertLines,
           },
         ],
       },
@@ -247,5 +268,74 @@ export function alertmanagerConfig(options: AlertmanagerConfigOptions): Alertman
         equal: ['namespace', 'alertname'],
       },
     ],
+    // The chart's default is a glob under /etc/alertmanager/config/; the platform has no template files.
+    templates: [],
   };
+}
+
+// --- Discord: an AlertmanagerConfig resource (see the header for why)
+
+/** The AlertmanagerConfig resource that routes critical alerts to Discord (namespace: the Alertmanager's). */
+export const DISCORD_ALERTMANAGER_CONFIG = 'courseops-discord';
+/** The label the Alertmanager selects AlertmanagerConfig resources by (alertmanagerSpec.alertmanagerConfigSelector). */
+export const ALERTMANAGER_CONFIG_SELECTOR_LABEL = { key: 'courseops.io/alertmanager-config', value: 'true' } as const;
+/**
+ * The matcher strategy of the Alertmanager: resources in its own namespace (ours) get no
+ * `namespace="<namespace>"` matcher; any other namespace's would (the operator's default, `OnNamespace`,
+ * would also confine ours to alerts of the monitoring namespace).
+ */
+export const ALERTMANAGER_CONFIG_MATCHER_STRATEGY = 'OnNamespaceExceptForAlertmanagerNamespace' as const;
+
+/** How the Alertmanager selects AlertmanagerConfig resources (the kube-prometheus-stack alertmanagerSpec keys). */
+export const alertmanagerConfigSelection = (namespace: string) => ({
+  alertmanagerConfigSelector: { matchLabels: { [ALERTMANAGER_CONFIG_SELECTOR_LABEL.key]: ALERTMANAGER_CONFIG_SELECTOR_LABEL.value } },
+  // Only its own namespace (kubernetes.io/metadata.name is set by the API server on every namespace).
+  alertmanagerConfigNamespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } },
+  alertmanagerConfigMatcherStrategy: { type: ALERTMANAGER_CONFIG_MATCHER_STRATEGY },
+});
+
+/**
+ * The Discord AlertmanagerConfig, typed from the CRD (imports/alertmanagerconfig-monitoring.coreos.com.ts).
+ * Its route matches what the routes of alertmanager.yaml send to the paging receivers: severity critical,
+ * never the chart's Watchdog/InfoInhibitor, grouped by GROUP_BY, repeated every 4 h. The operator puts it
+ * first among the root's routes with `continue: true` (set here too, so the object says what happens),
+ * so the routes after it still see every alert. The webhook URL is the `discord-webhook-url` key of the
+ * alertmanager-receivers Secret (dist/secrets.json), read by the operator through the API and written only
+ * into the configuration Secret it generates (the Secret is also mounted into Alertmanager for Slack's
+ * URL and the SMTP password; Alertmanager never reads this key from there).
+ */
+export function discordAlertmanagerConfig(scope: Construct, id: string, namespace: string, labels: Readonly<Record<string, string>>): AmcResource {
+  const r = receiverNames;
+  return new AmcResource(scope, id, {
+    metadata: {
+      name: DISCORD_ALERTMANAGER_CONFIG,
+      namespace,
+      labels: { ...labels, [ALERTMANAGER_CONFIG_SELECTOR_LABEL.key]: ALERTMANAGER_CONFIG_SELECTOR_LABEL.value },
+    },
+    spec: {
+      route: {
+        receiver: r.discord,
+        matchers: [
+          { name: 'severity', matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUALS, value: 'critical' },
+          { name: 'alertname', matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_NEGATION_TILDE, value: SILENT_ALERTNAMES },
+        ],
+        groupBy: [...GROUP_BY],
+        repeatInterval: CRITICAL_REPEAT_INTERVAL,
+        continue: true,
+      },
+      receivers: [
+        {
+          name: r.discord,
+          discordConfigs: [
+            {
+              apiUrl: { name: ALERTMANAGER_RECEIVERS_SECRET, key: receiverSecretKeys.discordWebhookUrl },
+              sendResolved: true,
+              title: slackTitle,
+              message: alertLines,
+            },
+          ],
+        },
+      ],
+    },
+  });
 }

@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { appLabels } from '../labels.js';
 import { ns } from '../namespaces.js';
+import { discordAlertmanagerConfig } from './alertmanager.js';
 import { PLATFORM_GROUP, platformRuleGroups, type PlatformThresholds } from './platform-rules.js';
 import { rulesObject } from './rules.js';
 
@@ -15,7 +16,8 @@ export interface AlertingChartProps {
 
 /**
  * Platform-wide alerting objects, in the monitoring namespace: the PrometheusRule of the cluster-level
- * alerts (CPU and memory against limits, crash loops, volumes filling up).
+ * alerts (CPU and memory against limits, crash loops, volumes filling up), and the AlertmanagerConfig that
+ * routes critical alerts to Discord (alertmanager.ts explains why Discord is not in alertmanager.yaml).
  *
  * Alertmanager's egress comes from the monitoring namespace profile (networking/profiles.ts): webhooks to
  * every namespace, and 443 to any address (Slack, Discord); SMTP submission (587) for email is not in it yet.
@@ -34,5 +36,6 @@ export class AlertingChart extends Chart {
         ...(props.thresholds ? { thresholds: props.thresholds } : {}),
       }),
     });
+    discordAlertmanagerConfig(this, 'DiscordRoute', ns.monitoring.name, labels);
   }
 }

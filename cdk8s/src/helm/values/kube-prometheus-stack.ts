@@ -3,6 +3,7 @@ import {
   ALERTMANAGER_RECEIVERS_SECRET,
   ALERTMANAGER_WEBHOOK_SECRET,
   alertmanagerConfig,
+  alertmanagerConfigSelection,
   receiverSettingsFor,
   type AlertmanagerConfig,
 } from '../../monitoring/alertmanager.js';
@@ -47,6 +48,9 @@ export interface KubePrometheusStackValues {
       readonly resources: Resources;
       readonly secrets: readonly string[];
       readonly externalUrl: string;
+      readonly alertmanagerConfigSelector: { readonly matchLabels: Readonly<Record<string, string>> };
+      readonly alertmanagerConfigNamespaceSelector: { readonly matchLabels: Readonly<Record<string, string>> };
+      readonly alertmanagerConfigMatcherStrategy: { readonly type: 'OnNamespace' | 'OnNamespaceExceptForAlertmanagerNamespace' | 'None' };
     };
   };
   readonly grafana: {
@@ -122,6 +126,9 @@ export function kubePrometheusStackValues(
         // Mounted at /etc/alertmanager/secrets/<name>/<key>: the *_file paths of alertmanager.config.
         secrets: [ALERTMANAGER_WEBHOOK_SECRET, ALERTMANAGER_RECEIVERS_SECRET],
         externalUrl: `https://${h.alertmanager}`,
+        // Discord's route: the AlertmanagerConfig of dist/manifests/06-alerting.yaml, in this namespace only,
+        // without the namespace matcher the operator adds by default (monitoring/alertmanager.ts).
+        ...alertmanagerConfigSelection(ns.monitoring.name),
       },
     },
     grafana: {
