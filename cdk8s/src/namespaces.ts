@@ -43,6 +43,7 @@ export const ns = {
   elastic: { name: 'elastic-system', psa: 'restricted', purpose: 'ECK operator' },
   rollouts: { name: 'argo-rollouts', psa: 'restricted', purpose: 'Argo Rollouts controller and dashboard' },
   auth: { name: 'auth', psa: 'restricted', purpose: 'Dex (OIDC) and oauth2-proxy' },
+  metricsServer: { name: 'metrics-server', psa: 'restricted', purpose: 'metrics-server: the resource metrics API (metrics.k8s.io) the HPAs read' },
   logging: {
     name: 'logging',
     psa: 'restricted',

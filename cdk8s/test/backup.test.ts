@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BACKUP_METRICS } from '../../scripts/backup/metrics.js';
 import { buildPlatform } from '../src/app.js';
 import { BACKUP_MAX_AGE_HOURS, backupMixin, backupNames, pushgatewayUrl } from '../src/data/backup.js';
+import { POSTGRES_IMAGE } from '../src/data/postgresql.js';
 import { ns } from '../src/namespaces.js';
 import { services, type ServiceDecl } from '../src/services.js';
 import { render } from '../src/synth.js';
@@ -134,6 +136,13 @@ describe('the Pushgateway release', () => {
       automountServiceAccountToken: false,
       containerSecurityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
     });
+  });
+});
+
+describe('the backup image', () => {
+  it("is built on the databases' own PostgreSQL image (pg_dump refuses a newer server major)", () => {
+    const dockerfile = readFileSync(new URL('../../scripts/backup/Dockerfile', import.meta.url), 'utf8');
+    expect(/^ARG POSTGRES_IMAGE=(\S+)$/m.exec(dockerfile)?.[1]).toBe(POSTGRES_IMAGE);
   });
 });
 

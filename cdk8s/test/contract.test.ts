@@ -31,6 +31,7 @@ describe('dist/helm/releases.json', () => {
       'oauth2-proxy',
       'prometheus-blackbox-exporter',
       'prometheus-pushgateway',
+      'metrics-server',
     ]);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { chartAppVersions } from '../src/helm/app-versions.js';
 import { readChartPins } from '../src/helm/pins.js';
 import type { HelmRelease } from '../src/helm/releases.js';
 import { joinPath, setPaths, splitPath, type KeyKind } from '../src/helm/value-paths.js';
@@ -95,8 +96,13 @@ describe('Helm values keys exist in the pinned charts', () => {
         const f = keyFile(chart);
         expect(f.readFrom.source, chart).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}:/);
         expect(Object.keys(f.keys).length, chart).toBeGreaterThan(20);
+        expect(f.readFrom.chartVersion, chart).toMatch(/^v?\d+\.\d+\.\d+$/);
       }
     }
+  });
+
+  it("every release's key list was read from the pinned version's values.yaml", () => {
+    for (const r of platform.releases) expect(keyFile(r.keys.chart).readFrom.chartVersion, r.chart).toBe(r.version);
   });
 });
 
@@ -108,6 +114,19 @@ describe('pinned chart versions', () => {
       expect(pins.get(r.chart)?.repository, r.chart).toBe(r.repo);
     }
     expect([...pins.keys()].sort()).toEqual(platform.releases.map((r) => r.chart).sort());
+  });
+
+  it('what each pinned chart ships is recorded for that same version (src/helm/app-versions.ts)', () => {
+    const pins = readChartPins();
+    expect(Object.keys(chartAppVersions).sort()).toEqual([...pins.keys()].sort());
+    for (const [chart, v] of Object.entries(chartAppVersions)) {
+      expect(v.chart, chart).toBe(pins.get(chart)?.version);
+      expect(v.source, chart).toMatch(/^[\w.-]+\/[\w.-]+@\S+ \([0-9a-f]{40}\)$/);
+      // Read at the same commit as the chart's key list.
+      const keysFrom = /^([\w.-]+\/[\w.-]+)@([0-9a-f]{40}):/.exec(keyFile(chart).readFrom.source)!;
+      expect(v.source, chart).toBe(`${keysFrom[1]}@${v.source.split('@')[1]!.split(' ')[0]} (${keysFrom[2]})`);
+      for (const [image, version] of Object.entries(v.images)) expect(version, `${chart} ${image}`).toMatch(/^v?\d+\.\d+\.\d+$/);
+    }
   });
 });
 
@@ -143,6 +162,17 @@ describe('chart settings the platform relies on (../shared/DESIGN.md pitfalls)',
     expect(c.hostPort.enabled).toBe(true);
     expect(c.nodeSelector['ingress-ready']).toBe('true');
     expect(c.metrics.serviceMonitor.enabled).toBe(true);
+  });
+
+  it("Dex has a writable /tmp: the image's entrypoint renders its config there, under a read-only root filesystem", () => {
+    const dex = values('dex');
+    expect(dex.securityContext.readOnlyRootFilesystem).toBe(true);
+    const mount = (dex.volumeMounts as { name: string; mountPath: string }[]).find((m) => m.mountPath === '/tmp');
+    expect(mount).toBeDefined();
+    const volume = (dex.volumes as { name: string; emptyDir?: object }[]).find((v) => v.name === mount!.name);
+    expect(volume?.emptyDir).toBeDefined();
+    // The chart mounts its own volume `config` at /etc/dex: ours must not take that name.
+    expect(mount!.name).not.toBe('config');
   });
 
   it('Argo Rollouts runs its dashboard; Dex has static users with groups; oauth2-proxy uses Dex', () => {

@@ -68,7 +68,7 @@ done
 # The backup image (scripts/backup/Dockerfile): postgres plus the node binary of a Node.js image with node at
 # /usr/local/bin/node (the official node images; not the debootstrap fallback). Checked: a numeric non-root
 # user, node and pg_dump run, and the CLI works on a read-only root filesystem (list of an empty folder).
-pg_image=docker.io/library/postgres:18.1
+pg_image=docker.io/library/postgres:18.6
 if [ "$base" = courseops-local/node:20 ] || ! { docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull -q "$pg_image" >/dev/null 2>&1; }; then
   echo "== backup: skipped (needs $pg_image and an official Node.js image)"
 else

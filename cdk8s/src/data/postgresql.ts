@@ -10,8 +10,8 @@ import type { ServiceMixin } from '../microservice/mixin.js';
 import { Scrape } from '../microservice/monitoring.js';
 
 /** Same major as PGlite in the tests (PostgreSQL 18). */
-export const POSTGRES_IMAGE = 'docker.io/library/postgres:18.1';
-export const POSTGRES_EXPORTER_IMAGE = 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1';
+export const POSTGRES_IMAGE = 'docker.io/library/postgres:18.6';
+export const POSTGRES_EXPORTER_IMAGE = 'quay.io/prometheuscommunity/postgres-exporter:v0.20.1';
 /** uid/gid of the `postgres` user in the Debian-based official image. */
 export const POSTGRES_RUN_AS = { uid: 999, gid: 999 } as const;
 export const POSTGRES_PORT = 5432;

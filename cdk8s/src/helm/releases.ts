@@ -3,6 +3,7 @@ import type { Hosts } from '../hosts.js';
 import { ns } from '../namespaces.js';
 import type { SecretRegistry } from '../secrets.js';
 import { alertmanagerReceiversSecret } from '../monitoring/alertmanager.js';
+import { releaseDefaultResources, withoutUnchosenDefaults } from './chart-defaults.js';
 import { readChartPins } from './pins.js';
 import type { Footprint } from './types.js';
 import { argoRolloutsFootprint, argoRolloutsValues } from './values/argo-rollouts.js';
@@ -18,6 +19,7 @@ import {
   kubePrometheusStackFootprint,
   kubePrometheusStackValues,
 } from './values/kube-prometheus-stack.js';
+import { METRICS_SERVER_RELEASE, metricsServerFootprint, metricsServerValues } from './values/metrics-server.js';
 import { OAUTH2_PROXY_SECRET, oauth2ProxyFootprint, oauth2ProxyValues } from './values/oauth2-proxy.js';
 import { BLACKBOX_RELEASE, blackboxExporterFootprint, blackboxExporterValues } from './values/prometheus-blackbox-exporter.js';
 import { PUSHGATEWAY_RELEASE, pushgatewayFootprint, pushgatewayValues } from './values/prometheus-pushgateway.js';
@@ -32,6 +34,10 @@ export interface HelmRelease {
   readonly version: string;
   /** Which values-key list (charts/values-keys/<file>.json) checks the values; subcharts by top-level key. */
   readonly keys: { readonly chart: string; readonly subcharts?: Readonly<Record<string, string>> };
+  /**
+   * The typed values of src/helm/values/<chart>.ts, with null for each chart default resource key we did
+   * not choose (chart-defaults.ts: Helm would merge it into ours).
+   */
   readonly values: object;
   readonly footprint: readonly Footprint[];
   readonly waitFor: { readonly timeout: string };
@@ -51,7 +57,8 @@ export interface ReleaseContext {
  * The releases in install order. CRDs come before anything that uses them: kube-prometheus-stack first,
  * since the other charts create ServiceMonitors; cert-manager, ingress-nginx, ECK and Argo Rollouts
  * before dist/manifests/ (ClusterIssuers, Ingresses, Rollouts); Dex before oauth2-proxy; the blackbox exporter
- * (the prober of the Probes in dist/manifests/) last, after kube-prometheus-stack and the ingress controller it probes through.
+ * (the prober of the Probes in dist/manifests/) after kube-prometheus-stack and the ingress controller it probes through;
+ * metrics-server last: it needs no other release and none needs it (only the HPAs of dist/manifests/ read its API).
  * The Secrets they reference are created by the bring-up before the first release (dist/secrets.json).
  */
 export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
@@ -121,6 +128,7 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
     subcharts?: Record<string, string>,
   ): HelmRelease => {
     const p = pin(chart);
+    const keys = { chart, ...(subcharts ? { subcharts } : {}) };
     return {
       order,
       name,
@@ -128,8 +136,8 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
       chart,
       repo: p.repository,
       version: p.version,
-      keys: { chart, ...(subcharts ? { subcharts } : {}) },
-      values,
+      keys,
+      values: withoutUnchosenDefaults(values, releaseDefaultResources(keys)),
       footprint,
       waitFor: { timeout },
     };
@@ -155,5 +163,6 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
     release(8, BLACKBOX_RELEASE, 'prometheus-blackbox-exporter', ns.monitoring.name, blackboxExporterValues(), blackboxExporterFootprint),
     // After kube-prometheus-stack (its ServiceMonitor CRD); before dist/manifests/ (the backup CronJobs push to it).
     release(9, PUSHGATEWAY_RELEASE, 'prometheus-pushgateway', ns.monitoring.name, pushgatewayValues(), pushgatewayFootprint),
+    release(10, METRICS_SERVER_RELEASE, 'metrics-server', ns.metricsServer.name, metricsServerValues(), metricsServerFootprint),
   ];
 }

@@ -1,6 +1,10 @@
+import { METRICS_SERVER_PORT } from '../helm/values/metrics-server.js';
 import { ns, type NamespaceKey } from '../namespaces.js';
 import { peers } from './peers.js';
 import { ANY_NAMESPACE, API_SERVER_RULE, WORLD, type PolicyRule } from './policies.js';
+
+/** The kubelet's port on every node (kind's, through --kubelet-use-node-status-port for metrics-server). */
+const KUBELET_PORT = 10250;
 
 /**
  * What each namespace allows on top of its default deny and DNS. The application namespace allows
@@ -81,6 +85,16 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
       { peers: [peers.grafana], ports: [5556], why: 'Grafana exchanges its OAuth code with Dex (token and userinfo endpoints)' },
     ],
     egress: [],
+  },
+  metricsServer: {
+    sameNamespace: false,
+    // Its own metrics endpoint is off (values/metrics-server.ts): nothing to scrape.
+    prometheusScrape: false,
+    ingress: [{ peers: [WORLD], ports: [METRICS_SERVER_PORT], why: 'API server calls the resource metrics API (APIService v1beta1.metrics.k8s.io)' }],
+    egress: [
+      API_SERVER_RULE,
+      { peers: [WORLD], ports: [KUBELET_PORT], why: "metrics-server reads each node's kubelet (/metrics/resource)" },
+    ],
   },
   // The Elastic Stack allows exactly its flows, pod by pod (src/logging/policies.ts): nothing namespace-wide.
   logging: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },

@@ -2,7 +2,7 @@
  * Strict JSON schemas for the cert-manager.io/v1 objects the app writes. ../shared/crds has no
  * cert-manager CRDs, so these are this project's own, limited to the fields used, written from the
  * cert-manager v1 API reference (field names and enums); replace with the upstream CRDs
- * (cert-manager v1.21.2 `deploy/crds`) once they are added to ../shared/crds.
+ * (cert-manager v1.21.1 `deploy/crds`) once they are added to ../shared/crds.
  */
 const issuerRef = {
   type: 'object',

@@ -4,6 +4,14 @@ import { envFromSecret, resources, restrictedContainer, restrictedPod, type Cont
 export const DEX_CLIENTS_SECRET = 'dex-clients';
 export const DEX_USERS_SECRET = 'dex-static-users';
 export const dexService = { name: 'dex', port: 5556 } as const;
+/** Groups on static users need Dex v2.45 or later (../shared/DESIGN.md); the chart's default is its appVersion (v2.44.0). */
+export const DEX_IMAGE_TAG = 'v2.45.1';
+/**
+ * The image's entrypoint (docker-entrypoint) renders config.yaml with gomplate into a file it creates in
+ * /tmp, then starts `dex serve` on that file. The root filesystem is read-only, so /tmp is an emptyDir
+ * (without it Dex exits at start and crash-loops).
+ */
+export const DEX_TMP = { volume: 'tmp', mountPath: '/tmp', sizeLimit: '16Mi' } as const;
 
 /** Groups Dex puts in the `groups` claim; Grafana roles and oauth2-proxy access follow them. */
 export const groups = { admins: 'courseops-admins', viewers: 'courseops-viewers' } as const;
@@ -37,6 +45,9 @@ export interface DexValues {
   readonly image: { readonly tag: string };
   readonly config: DexConfig;
   readonly envVars: readonly EnvVarFromSecret[];
+  /** Extra pod volumes and container mounts (the chart adds its own `config` volume at /etc/dex). */
+  readonly volumes: readonly { readonly name: string; readonly emptyDir: { readonly sizeLimit: string } }[];
+  readonly volumeMounts: readonly { readonly name: string; readonly mountPath: string }[];
   readonly resources: Resources;
   readonly podSecurityContext: PodSecurity;
   readonly securityContext: ContainerSecurity;
@@ -50,8 +61,7 @@ const envName = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 export function dexValues(h: Hosts): DexValues {
   return {
     replicaCount: 1,
-    // Groups on static users need Dex v2.45 or later (see ../shared/DESIGN.md).
-    image: { tag: 'v2.45.0' },
+    image: { tag: DEX_IMAGE_TAG },
     config: {
       issuer: `https://${h.dex}`,
       storage: { type: 'memory' },
@@ -81,6 +91,8 @@ export function dexValues(h: Hosts): DexValues {
       envFromSecret('DEX_GRAFANA_CLIENT_SECRET', DEX_CLIENTS_SECRET, 'grafana'),
       envFromSecret('DEX_OAUTH2_PROXY_CLIENT_SECRET', DEX_CLIENTS_SECRET, 'oauth2-proxy'),
     ],
+    volumes: [{ name: DEX_TMP.volume, emptyDir: { sizeLimit: DEX_TMP.sizeLimit } }],
+    volumeMounts: [{ name: DEX_TMP.volume, mountPath: DEX_TMP.mountPath }],
     resources: dexResources,
     podSecurityContext: restrictedPod(1001),
     securityContext: restrictedContainer,
