@@ -89,10 +89,15 @@ export function startProcess(state: BoxState, name: string, argv: readonly strin
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether a process still runs (a zombie, dead but not yet reaped by its parent, does not). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -231,6 +236,9 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   startProcess(state, 'kwok', [
     binaries.kwok!, `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=true', `--cidr=${n.podCIDR}`, `--node-ip=${n.nodeIP}`,
     '--server-address=127.0.0.1:10247', `--config=${kwokStages(dir)}`,
+    // The heartbeat stage refreshes node status only every 10 minutes and counts on a Lease for
+    // liveness: without one the node lifecycle controller marks the node and every pod NotReady.
+    '--node-lease-duration-seconds=40',
   ]);
   kubectl(state, ['apply', '-f', '-'], stringify({
     apiVersion: 'v1',
@@ -272,6 +280,8 @@ export async function stopBox(dir = DEFAULT_STATE_DIR): Promise<void> {
       }
     }
   }
+  const killed = Date.now() + 10_000;
+  while (procs.some((p) => processAlive(p.pid)) && Date.now() < killed) await sleep(50);
   const netns = state?.netns ?? BOX_NETNS;
   // Anything still holding a namespace (a process started outside this state) is killed with it.
   for (const ns of boxNamespaces(netns)) {

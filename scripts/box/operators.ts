@@ -7,6 +7,7 @@ import { ensureTool } from './build.js';
 import { startProcess, waitFor, type BoxState } from './control-plane.js';
 import { inNetns } from './netns.js';
 import { execFileSync } from 'node:child_process';
+import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 
 /** GET a URL from inside the box namespace (curl), or undefined when it does not answer 2xx. */
 export function boxGet(state: BoxState, url: string): string | undefined {
@@ -43,4 +44,26 @@ export async function startPrometheusOperator(state: BoxState, args: readonly st
     '--web.listen-address=127.0.0.1:8082', ...args,
   ]);
   await waitFor(state, 'the Prometheus Operator to be healthy', () => boxGet(state, 'http://127.0.0.1:8082/healthz') !== undefined, 60_000, 'prometheus-operator');
+}
+
+/**
+ * The operator arguments kube-prometheus-stack 88.2.0 renders with our values
+ * (templates/prometheus-operator/deployment.yaml; chart defaults for every value we do not set): the
+ * kubelet Service it maintains, the reloader's local host, image and resources, the Secret filter.
+ */
+export function kpsOperatorArgs(objects: { readonly prometheus: { readonly metadata: { readonly name: string } } }): string[] {
+  const fullname = objects.prometheus.metadata.name.replace(/-prometheus$/, '');
+  return [
+    `--kubelet-service=kube-system/${fullname}-kubelet`,
+    '--kubelet-endpoints=true',
+    '--kubelet-endpointslice=false',
+    '--localhost=127.0.0.1',
+    `--prometheus-config-reloader=quay.io/prometheus-operator/prometheus-config-reloader:${chartAppVersions['kube-prometheus-stack'].images['prometheus-config-reloader']}`,
+    '--config-reloader-cpu-request=0',
+    '--config-reloader-cpu-limit=0',
+    '--config-reloader-memory-request=0',
+    '--config-reloader-memory-limit=0',
+    '--thanos-default-base-image=quay.io/thanos/thanos:v0.42.4',
+    '--secret-field-selector=type!=kubernetes.io/dockercfg,type!=kubernetes.io/service-account-token,type!=helm.sh/release.v1',
+  ];
 }

@@ -1,8 +1,10 @@
 /**
  * The real Prometheus 3 (the version kube-prometheus-stack runs) on the configuration the Prometheus
- * Operator generated in the box. Out of cluster, two things of a pod are missing, and only those are
- * changed: the in-cluster service account (each kubernetes_sd_config gets the box's kubeconfig instead)
- * and the rule ConfigMaps mounted under /etc/prometheus/rules (written to files at the same relative paths).
+ * Operator generated in the box. Out of cluster, three things of the pod are missing, and only those are
+ * done here: the config reloader's substitution of $(VAR) from its container env (SHARD, POD_NAME: read
+ * from the StatefulSet the operator made), the in-cluster service account (each kubernetes_sd_config
+ * gets the box's kubeconfig instead) and the rule ConfigMaps mounted under /etc/prometheus/rules
+ * (written to files at the same relative paths).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,8 @@ export const OPERATOR_RULES_DIR = '/etc/prometheus/rules';
 export interface GeneratedConfig {
   /** prometheus.yaml as the operator wrote it (Secret prometheus-<name>, key prometheus.yaml.gz). */
   readonly text: string;
+  /** The config reloader's env in the operator's StatefulSet, as the pod prometheus-<name>-0 would get it. */
+  readonly reloaderEnv: Record<string, string>;
   /** Rule ConfigMaps prometheus-<name>-rulefiles-<n>: name -> file -> content. */
   readonly ruleConfigMaps: Record<string, Record<string, string>>;
 }
@@ -29,7 +33,22 @@ export function readGeneratedConfig(state: BoxState, namespace: string, promethe
   const text = gunzipSync(Buffer.from(gz, 'base64')).toString('utf8');
   const cms = kubectlJson<{ items: { metadata: { name: string }; data?: Record<string, string> }[] }>(state, ['get', 'configmaps', '-n', namespace]).items;
   const ruleConfigMaps = Object.fromEntries(cms.filter((c) => c.metadata.name.startsWith(`prometheus-${prometheus}-rulefiles-`)).map((c) => [c.metadata.name, c.data ?? {}]));
-  return { text, ruleConfigMaps };
+  const sts = kubectlJson<{ spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[] }[] } } } }>(
+    state, ['get', 'statefulset', `prometheus-${prometheus}`, '-n', namespace],
+  );
+  const reloader = sts.spec.template.spec.containers.find((c) => c.name === 'config-reloader');
+  if (!reloader) throw new Error(`statefulset prometheus-${prometheus} has no config-reloader container`);
+  const reloaderEnv: Record<string, string> = {};
+  for (const e of reloader.env ?? []) {
+    if (e.value !== undefined) reloaderEnv[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name') reloaderEnv[e.name] = `prometheus-${prometheus}-0`;
+  }
+  return { text, ruleConfigMaps, reloaderEnv };
+}
+
+/** What prometheus-config-reloader does with --config-envsubst-file: $(NAME) becomes the env value. */
+export function envsubst(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\(([a-zA-Z_0-9]+)\)/g, (whole, name: string) => env[name] ?? whole);
 }
 
 type SdConfig = Record<string, unknown>;
@@ -41,7 +60,7 @@ interface PromConfig {
 
 /** The generated configuration, runnable out of cluster from `dir` (see the header for what changes). */
 export function outOfClusterConfig(generated: GeneratedConfig, dir: string, kubeconfig: string): string {
-  const config = parse(generated.text) as PromConfig;
+  const config = parse(envsubst(generated.text, generated.reloaderEnv)) as PromConfig;
   const rulesDir = join(dir, 'rules');
   for (const [cm, files] of Object.entries(generated.ruleConfigMaps)) {
     mkdirSync(join(rulesDir, cm), { recursive: true });

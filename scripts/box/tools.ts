@@ -4,6 +4,7 @@
  * version selection would otherwise couple their k8s.io versions.
  */
 import { fileURLToPath } from 'node:url';
+import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 
 export const TOOLS_DIR = fileURLToPath(new URL('../../tools/', import.meta.url));
 
@@ -28,7 +29,10 @@ export interface GoTool {
 /** The date builds are stamped with, so a rebuild gives the same binary. */
 const BUILD_DATE = '2026-01-01T00:00:00Z';
 
+/** The kind node image's Kubernetes (kind-config.yaml; a test keeps them equal). */
 export const KUBERNETES_VERSION = 'v1.34.3';
+const kps = chartAppVersions['kube-prometheus-stack'].images;
+const rollouts = chartAppVersions['argo-rollouts'].images['argo-rollouts'];
 
 /** k8s.io/component-base/version and client-go's copy of it (kubectl prints both). */
 function kubernetesStamp(version: string): Record<string, string> {
@@ -58,28 +62,28 @@ export const boxTools = {
   kwok: { module: 'kwok', version: 'v0.8.0', binaries: [{ name: 'kwok', pkg: 'sigs.k8s.io/kwok/cmd/kwok' }] },
   prometheusOperator: {
     module: 'prometheus-operator',
-    version: 'v0.93.0',
+    version: kps['prometheus-operator'],
     binaries: [{ name: 'prometheus-operator', pkg: 'github.com/prometheus-operator/prometheus-operator/cmd/operator' }],
     // The operator derives its default config-reloader image tag from this version.
-    stamp: prometheusStamp('0.93.0'),
+    stamp: prometheusStamp(kps['prometheus-operator'].replace(/^v/, '')),
   },
   prometheus: {
     module: 'prometheus',
-    version: 'v3.13.2',
+    version: kps.prometheus,
     binaries: [
       { name: 'prometheus', pkg: 'github.com/prometheus/prometheus/cmd/prometheus' },
       { name: 'promtool', pkg: 'github.com/prometheus/prometheus/cmd/promtool' },
     ],
-    stamp: prometheusStamp('3.13.2'),
+    stamp: prometheusStamp(kps.prometheus.replace(/^v/, '')),
     // Only the Kubernetes service discovery (all the operator generates): the cloud providers' SDKs
     // would triple the build time for nothing the box uses.
     tags: ['remove_all_sd', 'enable_kubernetes_sd'],
   },
   argoRollouts: {
     module: 'argo-rollouts',
-    version: 'v1.9.1',
+    version: rollouts,
     binaries: [{ name: 'rollouts-controller', pkg: 'github.com/argoproj/argo-rollouts/cmd/rollouts-controller' }],
-    stamp: { 'github.com/argoproj/argo-rollouts/utils/version.version': 'v1.9.1' },
+    stamp: { 'github.com/argoproj/argo-rollouts/utils/version.version': rollouts },
   },
 } as const satisfies Record<string, GoTool>;
 

@@ -7,16 +7,23 @@
  * components did: objects they created, statuses, conditions, scrape results.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { gunzipSync } from 'node:zlib';
+import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNetns, boxNamespaces } from '../box/netns.js';
-import { kubectl, kubectlJson, startBox, stopBox, waitFor, type BoxState } from '../box/control-plane.js';
+import { kubectl, kubectlJson, processAlive, startBox, stopBox, waitFor, type BoxState } from '../box/control-plane.js';
 import { applyCrds, applyPlatform, boxRunner, upSteps, type ApplyOutcome } from '../box/platform.js';
-import { startArgoRollouts } from '../box/operators.js';
+import { boxGet, kpsOperatorArgs, startArgoRollouts, startPrometheusOperator } from '../box/operators.js';
+import { outOfClusterConfig, readGeneratedConfig, startPrometheus, type RunningPrometheus } from '../box/prometheus.js';
+import { startServicePods, type ServicePod } from '../box/service-pods.js';
+import { ensureTool } from '../box/build.js';
+import { buildPlatform } from '../../cdk8s/src/app.js';
+import { configFromEnv } from '../../cdk8s/src/config.js';
+import { kpsOperatorObjectsOf, type KpsOperatorObjects } from '../../cdk8s/src/monitoring/operator-objects.js';
 import { missingReferences, refKey, type PodForRefs } from '../box/references.js';
 import { KUBERNETES_VERSION } from '../box/tools.js';
 import { runChecked } from '../cluster/commands.js';
@@ -54,7 +61,7 @@ afterAll(async () => {
   rmSync(dist, { recursive: true, force: true });
   // Nothing is left running: no namespace of this box, no process of it.
   expect(boxNamespaces(netns)).toEqual([]);
-  for (const p of state?.processes ?? []) expect(() => process.kill(p.pid, 0)).toThrow();
+  for (const p of state?.processes ?? []) expect({ process: p.name, alive: processAlive(p.pid) }).toEqual({ process: p.name, alive: false });
 }, 2 * MINUTE);
 
 describe('A. the control plane', () => {
@@ -153,6 +160,16 @@ describe('B. everything applies, for real', () => {
     }
   }, 5 * MINUTE);
 
+  it('every namespace that runs pods enforces a Pod Security level, and every pod there was admitted under it', () => {
+    const pods = kubectlJson<{ items: Obj[] }>(state, ['get', 'pods', '-A']).items;
+    const namespaces = [...new Set(pods.map((p) => p.metadata.namespace!))];
+    expect(namespaces.length).toBeGreaterThan(1);
+    for (const ns of namespaces) {
+      const labels = kubectlJson<Obj>(state, ['get', 'namespace', ns]).metadata.labels ?? {};
+      expect({ ns, enforce: labels['pod-security.kubernetes.io/enforce'] }).toEqual({ ns, enforce: expect.stringMatching(/^(restricted|baseline)$/) });
+    }
+  });
+
   it('no controller failed to create a pod: no FailedCreate or FailedScheduling event anywhere', () => {
     const events = kubectlJson<{ items: { reason: string; message: string; involvedObject: { kind: string; namespace: string; name: string } }[] }>(state, ['get', 'events', '-A', '--field-selector', 'type=Warning']).items;
     const failures = events.filter((e) => /^Failed(Create|Scheduling)$|^FailedCreatePodSandBox$/.test(e.reason));
@@ -184,4 +201,126 @@ describe('B. everything applies, for real', () => {
     await expect(runChecked(boxRunner(state), bad.cmd, { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'no-such-namespace' } }) })).rejects.toThrow(/not found/);
     expect(existsSync(state.kubeconfig)).toBe(true);
   });
+});
+
+describe('C. the Prometheus Operator, for real', () => {
+  let objects: KpsOperatorObjects;
+  beforeAll(async () => {
+    objects = kpsOperatorObjectsOf(buildPlatform({ config: configFromEnv(), nodes: 1 }));
+    for (const o of objects.objects) kubectl(state, ['apply', '--server-side', '-f', '-'], JSON.stringify(o));
+    await startPrometheusOperator(state, kpsOperatorArgs(objects));
+  }, 5 * MINUTE);
+
+  const condition = (o: Obj, type: string) => (o.status?.conditions as { type: string; status: string; message?: string }[] | undefined)?.find((c) => c.type === type);
+
+  it('creates the Alertmanager StatefulSet from our values and reports it reconciled and available', async () => {
+    const am = objects.alertmanager.metadata;
+    const sts = await waitFor(state, `StatefulSet alertmanager-${am.name}`, () => {
+      const list = kubectlJson<{ items: Obj[] }>(state, ['get', 'statefulsets', '-n', am.namespace!]).items;
+      return list.find((s) => s.metadata.name === `alertmanager-${am.name}`);
+    }, 2 * MINUTE, 'prometheus-operator');
+    expect(sts.spec?.replicas).toBe((objects.alertmanager.spec as { replicas: number }).replicas);
+    const live = await waitFor(state, 'Alertmanager Available', () => {
+      const a = kubectlJson<Obj>(state, ['get', 'alertmanagers.monitoring.coreos.com', am.name, '-n', am.namespace!]);
+      return condition(a, 'Available')?.status === 'True' ? a : undefined;
+    }, 2 * MINUTE, 'prometheus-operator');
+    expect(condition(live, 'Reconciled')).toMatchObject({ status: 'True' });
+    // The configuration the operator generated carries our routes, the Discord route among them.
+    const generated = kubectlJson<{ data: Record<string, string> }>(state, ['get', 'secret', `alertmanager-${am.name}-generated`, '-n', am.namespace!]);
+    const text = gunzipSync(Buffer.from(generated.data['alertmanager.yaml.gz']!, 'base64')).toString('utf8');
+    expect(text).toContain('receiver: monitoring/courseops-discord/discord');
+    expect(text).toMatch(/receiver: status-page/);
+  }, 5 * MINUTE);
+
+  it('refuses an Alertmanager configuration it cannot parse (negative control: Discord with webhook_url_file)', async () => {
+    const ns = objects.alertmanager.metadata.namespace!;
+    const config = 'route:\n  receiver: discord\nreceivers:\n  - name: discord\n    discord_configs:\n      - webhook_url_file: /etc/alertmanager/secrets/x/url\n';
+    kubectl(state, ['apply', '--server-side', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'alertmanager-discord-check', namespace: ns }, stringData: { 'alertmanager.yaml': config } }));
+    kubectl(state, ['apply', '--server-side', '-f', '-'], JSON.stringify({
+      apiVersion: 'monitoring.coreos.com/v1', kind: 'Alertmanager', metadata: { name: 'discord-check', namespace: ns },
+      spec: { replicas: 1, alertmanagerConfigSelector: {}, alertmanagerConfigNamespaceSelector: {} },
+    }));
+    const refused = await waitFor(state, 'the operator to judge discord-check', () => {
+      const a = kubectlJson<Obj>(state, ['get', 'alertmanagers.monitoring.coreos.com', 'discord-check', '-n', ns]);
+      const c = condition(a, 'Reconciled');
+      return c && c.status !== 'True' ? c : undefined;
+    }, 2 * MINUTE, 'prometheus-operator');
+    expect(refused.message).toMatch(/webhook_url_file/);
+    expect(kubectl(state, ['get', 'statefulsets', '-n', ns, '-o', 'name'])).not.toMatch(/alertmanager-discord-check/);
+    kubectl(state, ['delete', 'alertmanagers.monitoring.coreos.com', 'discord-check', '-n', ns]);
+  }, 3 * MINUTE);
+
+  it('creates the Prometheus StatefulSet, with every ServiceMonitor, Probe and PrometheusRule of dist/ in its configuration', async () => {
+    const p = objects.prometheus.metadata;
+    await waitFor(state, 'Prometheus Available', () => {
+      const live = kubectlJson<Obj>(state, ['get', 'prometheuses.monitoring.coreos.com', p.name, '-n', p.namespace!]);
+      return condition(live, 'Available')?.status === 'True';
+    }, 3 * MINUTE, 'prometheus-operator');
+    expect(kubectl(state, ['get', 'statefulset', `prometheus-${p.name}`, '-n', p.namespace!, '-o', 'name']).trim()).toBe(`statefulset.apps/prometheus-${p.name}`);
+    const generated = readGeneratedConfig(state, p.namespace!, p.name);
+    const jobs = (parse(generated.text) as { scrape_configs: { job_name: string }[] }).scrape_configs.map((s) => s.job_name);
+    for (const sm of objectsOf('ServiceMonitor')) {
+      const endpoints = (sm.spec?.endpoints as unknown[]).length;
+      for (let i = 0; i < endpoints; i++) expect(jobs).toContain(`serviceMonitor/${sm.metadata.namespace}/${sm.metadata.name}/${i}`);
+    }
+    for (const probe of objectsOf('Probe')) expect(jobs).toContain(`probe/${probe.metadata.namespace}/${probe.metadata.name}`);
+    const ruleFiles = Object.values(generated.ruleConfigMaps).flatMap((files) => Object.keys(files));
+    for (const rule of objectsOf('PrometheusRule')) expect(ruleFiles.some((f) => f.startsWith(`${rule.metadata.namespace}-${rule.metadata.name}-`))).toBe(true);
+  }, 5 * MINUTE);
+
+  it("passes the real Prometheus 3 promtool's check config, rule files included", async () => {
+    const p = objects.prometheus.metadata;
+    const generated = readGeneratedConfig(state, p.namespace!, p.name);
+    const dir = mkdtempSync(join(tmpdir(), 'courseops-box-promtool-'));
+    const file = join(dir, 'prometheus.yaml');
+    writeFileSync(file, outOfClusterConfig(generated, dir, state.kubeconfig));
+    const promtool = (await ensureTool('prometheus')).promtool!;
+    const out = execFileSync(promtool, ['check', 'config', file], { encoding: 'utf8' });
+    expect(out).toMatch(/SUCCESS/);
+    expect(out).not.toMatch(/FAILED/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('D. scraping, for real', () => {
+  let prometheus: RunningPrometheus;
+  let pods: ServicePod[];
+  const services = ['course', 'teacher', 'status'] as const;
+  const apiPath: Record<string, string> = { course: '/api/courses', teacher: '/api/teachers', status: '/api/status' };
+
+  beforeAll(async () => {
+    const ns = objectsOf('Rollout')[0]!.metadata.namespace!;
+    pods = startServicePods(state, ns, services);
+    expect(pods.length).toBe(objectsOf('Rollout').reduce((n, r) => n + (r.spec?.replicas as number), 0));
+    for (const pod of pods) await waitFor(state, `${pod.name} ready on ${pod.ip}:${pod.port}`, () => boxGet(state, `http://${pod.ip}:${pod.port}/readyz`) !== undefined, 2 * MINUTE, `pod-${pod.name}`);
+    const p = kpsOperatorObjectsOf(buildPlatform({ config: configFromEnv(), nodes: 1 })).prometheus.metadata;
+    prometheus = await startPrometheus(state, readGeneratedConfig(state, p.namespace!, p.name));
+  }, 5 * MINUTE);
+
+  it('every service pod is a target, up, with the labels the rules, dashboards and canary queries use', async () => {
+    const up = await waitFor(state, 'every service target scraped', () => {
+      const r = prometheus.query(`up{namespace="courseops", job=~"${services.join('|')}"}`);
+      if (r.length === pods.length && r.every((s) => s.value[1] === '1')) return r;
+      throw new Error(`up: ${JSON.stringify(r.map((s) => [s.metric.pod, s.value[1]]))}`);
+    }, 2 * MINUTE, 'prometheus');
+    for (const pod of pods) {
+      const series = up.find((s) => s.metric.pod === pod.name);
+      const hash = kubectlJson<Obj>(state, ['get', 'pod', pod.name, '-n', 'courseops']).metadata.labels?.['rollouts-pod-template-hash'];
+      expect(series?.metric).toMatchObject({ namespace: 'courseops', service: pod.service, job: pod.service, pod: pod.name, rollouts_pod_template_hash: hash, instance: `${pod.ip}:${pod.port}` });
+    }
+  }, 3 * MINUTE);
+
+  it('the recording rules return data for every service', async () => {
+    // Requests on the API routes (the SLIs leave probes and scrapes out).
+    for (const pod of pods) for (let i = 0; i < 5; i++) boxGet(state, `http://${pod.ip}:${pod.port}${apiPath[pod.service]}`);
+    const records = ['slo:sli_error:ratio_rate5m', 'instance:http_requests:rate1m', 'service:http_request_duration_seconds:p95_rate5m'];
+    for (const record of records) {
+      const result = await waitFor(state, `${record} for every service`, () => {
+        const r = prometheus.query(record);
+        if (services.every((s) => r.some((x) => x.metric.service === s))) return r;
+        throw new Error(`${record}: ${JSON.stringify(r.map((x) => x.metric))}`);
+      }, 3 * MINUTE, 'prometheus');
+      expect(result.length).toBeGreaterThanOrEqual(services.length);
+    }
+  }, 10 * MINUTE);
 });

@@ -1,4 +1,4 @@
-// Argo Rollouts v1.9.1, the controller the pinned argo-rollouts chart runs. The replace block is
+// Argo Rollouts v1.9.0, the controller the pinned argo-rollouts chart (2.41.0, appVersion v1.9.0) runs. The replace block is
 // argo-rollouts' own (module@version replaces only), which `go install` refuses and a wrapper must repeat.
 module courseops.test/tools/argo-rollouts
 
@@ -19,7 +19,7 @@ require (
 	github.com/RocketChat/Rocket.Chat.Go.SDK v0.0.0-20240116134246-a8cbe886bab0 // indirect
 	github.com/antonmedv/expr v1.15.5 // indirect
 	github.com/apapsch/go-jsonmerge/v2 v2.0.0 // indirect
-	github.com/argoproj/argo-rollouts v1.9.1 // indirect
+	github.com/argoproj/argo-rollouts v1.9.0 // indirect
 	github.com/argoproj/notifications-engine v0.5.0 // indirect
 	github.com/argoproj/pkg v0.13.6 // indirect
 	github.com/aws/aws-sdk-go v1.44.116 // indirect

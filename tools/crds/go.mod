@@ -5,6 +5,6 @@ module courseops.test/tools/crds
 go 1.24
 
 require (
-	github.com/cert-manager/cert-manager v1.21.2
+	github.com/cert-manager/cert-manager v1.21.1
 	github.com/elastic/cloud-on-k8s/v3 v3.5.0
 )

@@ -75,10 +75,10 @@ export class AllowPolicy extends Construct {
       spec: {
         podSelector: props.podLabels ? { matchLabels: { ...props.podLabels } } : {},
         policyTypes: types,
-        ...(props.ingress
-          ? { ingress: props.ingress.map((r) => ({ from: r.peers.map(peerJson), ports: portsJson(r) })) }
-          : {}),
-        ...(props.egress ? { egress: props.egress.map((r) => ({ to: r.peers.map(peerJson), ports: portsJson(r) })) } : {}),
+        // An empty rule list is written as no list: the API server stores [] as absent, so `ingress: []`
+        // differed from the live object on every apply and bumped its generation (seen in the box).
+        ...(props.ingress?.length ? { ingress: props.ingress.map((r) => ({ from: r.peers.map(peerJson), ports: portsJson(r) })) } : {}),
+        ...(props.egress?.length ? { egress: props.egress.map((r) => ({ to: r.peers.map(peerJson), ports: portsJson(r) })) } : {}),
       },
     });
   }
