@@ -2,12 +2,12 @@
  * The real controllers the platform's charts would run, at the charts' versions, run out of cluster in
  * the box namespace against its API server: Argo Rollouts and the Prometheus Operator.
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 import { ensureTool } from './build.js';
 import { startProcess, waitFor, type BoxState } from './control-plane.js';
 import { inNetns } from './netns.js';
-import { execFileSync } from 'node:child_process';
-import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 
 /** GET a URL from inside the box namespace (curl), or undefined when it does not answer 2xx. */
 export function boxGet(state: BoxState, url: string): string | undefined {

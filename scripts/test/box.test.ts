@@ -7,7 +7,7 @@
  * components did: objects they created, statuses, conditions, scrape results.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import { ensureTool } from '../box/build.js';
 import { buildPlatform } from '../../cdk8s/src/app.js';
 import { configFromEnv } from '../../cdk8s/src/config.js';
 import { kpsOperatorObjectsOf, type KpsOperatorObjects } from '../../cdk8s/src/monitoring/operator-objects.js';
-import { missingReferences, refKey, type PodForRefs } from '../box/references.js';
+import { missingReferences, podReferences, refKey, type PodForRefs } from '../box/references.js';
 import { KUBERNETES_VERSION } from '../box/tools.js';
 import { runChecked } from '../cluster/commands.js';
 
@@ -49,7 +49,7 @@ const objectsOf = (kind: string) => distObjects.filter((o) => o.kind === kind);
 beforeAll(async () => {
   dist = mkdtempSync(join(tmpdir(), 'courseops-box-dist-'));
   execFileSync(process.execPath, ['--import', 'tsx', 'cdk8s/src/main.ts'], { cwd: REPO, env: { ...process.env, COURSEOPS_DIST: dist }, stdio: 'ignore' });
-  distObjects = (await import('node:fs')).readdirSync(join(dist, 'manifests')).flatMap((f) =>
+  distObjects = readdirSync(join(dist, 'manifests')).flatMap((f) =>
     parseAllDocuments(readFileSync(join(dist, 'manifests', f), 'utf8')).map((d) => d.toJS() as Obj).filter(Boolean),
   );
   state = await startBox({ dir: mkdtempSync(join(tmpdir(), 'courseops-box-state-')), netns });
@@ -102,7 +102,7 @@ describe('B. everything applies, for real', () => {
   it('a second apply changes nothing: every Secret is kept and the server finds no difference', async () => {
     const again = await applyPlatform(state, dist, [REPO, dist]);
     expect(again.secrets.filter((s) => s.action !== 'kept')).toEqual([]);
-    for (const file of (await import('node:fs')).readdirSync(join(dist, 'manifests'))) {
+    for (const file of readdirSync(join(dist, 'manifests'))) {
       const result = await boxRunner(state)(['kubectl', 'diff', '--server-side', '--force-conflicts', '--field-manager=kubectl', '-f', join(dist, 'manifests', file)]);
       expect({ file, code: result.code, diff: result.stdout.slice(0, 2000) }).toEqual({ file, code: 0, diff: '' });
     }
@@ -187,6 +187,11 @@ describe('B. everything applies, for real', () => {
     for (const es of objectsOf('Elasticsearch')) for (const s of ['es-http-certs-public', 'es-elastic-user']) existing.add(refKey('Secret', es.metadata.namespace!, `${es.metadata.name}-${s}`));
     for (const kb of objectsOf('Kibana')) existing.add(refKey('Secret', kb.metadata.namespace!, `${kb.metadata.name}-kb-http-certs-public`));
     expect(missingReferences(pods, existing)).toEqual([]);
+    // And every claim a pod mounts is bound to a volume (the backup claims bind when their Job's pod is scheduled).
+    const claims = new Map(kubectlJson<{ items: Obj[] }>(state, ['get', 'pvc', '-A']).items.map((c) => [`${c.metadata.namespace}/${c.metadata.name}`, c.status?.phase]));
+    const mounted = pods.flatMap(podReferences).filter((r) => r.kind === 'PersistentVolumeClaim');
+    expect(mounted.length).toBeGreaterThan(0);
+    for (const r of mounted) expect({ claim: `${r.namespace}/${r.name}`, phase: claims.get(`${r.namespace}/${r.name}`) }).toEqual({ claim: `${r.namespace}/${r.name}`, phase: 'Bound' });
   });
 
   it('rejects an unhardened pod in the courseops namespace (negative control for Pod Security)', () => {
@@ -196,10 +201,10 @@ describe('B. everything applies, for real', () => {
     expect(() => kubectl(state, ['get', 'pod', 'unhardened', '-n', ns])).toThrow(/NotFound/);
   });
 
-  it('does not stop at a failing command: a broken manifest fails the apply loudly', async () => {
-    const bad = { cmd: { argv: ['kubectl', '--context', 'kind-courseops', 'apply', '--server-side', '-f', '-'] } };
-    await expect(runChecked(boxRunner(state), bad.cmd, { input: JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'no-such-namespace' } }) })).rejects.toThrow(/not found/);
-    expect(existsSync(state.kubeconfig)).toBe(true);
+  it("an object the API server refuses fails up's apply step with the server's message (negative control)", async () => {
+    const cmd = { argv: ['kubectl', '--context', 'kind-courseops', 'apply', '--server-side', '-f', '-'] };
+    const orphan = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'orphan', namespace: 'no-such-namespace' } };
+    await expect(runChecked(boxRunner(state), cmd, { input: JSON.stringify(orphan) })).rejects.toThrow(/namespaces "no-such-namespace" not found/);
   });
 });
 
