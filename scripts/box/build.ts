@@ -70,8 +70,11 @@ export async function ensureTool(name: BoxToolName, log: Log = () => {}): Promis
   return paths;
 }
 
-/** Every tool, one after another (each go build already uses every core). */
-export async function ensureTools(names: readonly BoxToolName[] = Object.keys(boxTools) as BoxToolName[], log: Log = () => {}): Promise<Record<string, string>> {
+/** Every tool but the optional ones, one after another (each go build already uses every core). */
+export async function ensureTools(
+  names: readonly BoxToolName[] = (Object.keys(boxTools) as BoxToolName[]).filter((n) => !(boxTools[n] as GoTool).optional),
+  log: Log = () => {},
+): Promise<Record<string, string>> {
   const all: Record<string, string> = {};
   for (const name of names) Object.assign(all, await ensureTool(name, log));
   return all;

@@ -3,20 +3,28 @@
  * kwok node in the network namespace `courseops-box`, with the CRDs the pinned charts install.
  * `npm run box -- --down` stops it and removes the namespace. Needs root (network namespaces) and Go.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseFlags } from '../cluster/cli.js';
+import { distComplete, loadDist } from '../cluster/inputs.js';
 import { ensureTools } from './build.js';
-import { BOX_NETNS, DEFAULT_STATE_DIR, readBoxState, startBox, stopBox } from './control-plane.js';
-import { applyCrds } from './platform.js';
+import { BOX_NETNS, DEFAULT_STATE_DIR, kubectl, readBoxState, startBox, stopBox } from './control-plane.js';
+import { applyCrds, applyPlatform, installCharts, type ChartInstall } from './platform.js';
 
-const usage = `usage: npm run box [-- --down | --build]
-  (no flag)  build what is missing, start the box, apply the pinned CRDs, print how to use it
-  --build    only build the programs into the cache (prints each build's time)
-  --down     stop every process of the box and remove its network namespaces`;
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const flags = parseFlags(process.argv.slice(2));
+const usage = `usage: npm run box [-- --down | --build | --charts DIR]
+  (no flag)     build what is missing, start the box, apply the pinned CRDs, print how to use it
+  --charts DIR  also install into it, as up does, the pinned charts whose sources are at DIR/<chart>
+                (dependencies vendored), then dist/ (npm run synth first); builds helm once
+  --build       only build the programs into the cache (prints each build's time)
+  --down        stop every process of the box and remove its network namespaces`;
+
+const flags = parseFlags(process.argv.slice(2), ['charts']);
 const unknown = [...flags.switches].filter((f) => !['down', 'build', 'help'].includes(f));
-if (unknown.length > 0 || flags.values.size > 0) {
-  console.error(`unknown option --${unknown[0] ?? [...flags.values.keys()][0]}\n${usage}`);
+if (unknown.length > 0) {
+  console.error(`unknown option --${unknown[0]}\n${usage}`);
   process.exit(2);
 }
 if (flags.switches.has('help')) {
@@ -35,7 +43,21 @@ if (flags.switches.has('down')) {
   console.log(`built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 } else {
   const state = await startBox({ log });
-  applyCrds(state);
+  const chartsDir = flags.values.get('charts');
+  if (chartsDir) {
+    const distDir = join(REPO_ROOT, 'dist');
+    if (!distComplete(distDir)) throw new Error('dist/ is missing or incomplete: run `npm run synth` first');
+    const present = new Set(loadDist(distDir).releases.map((r) => r.chart).filter((c) => existsSync(join(chartsDir, c, 'Chart.yaml'))));
+    applyCrds(state, present);
+    let installed: ChartInstall[] = [];
+    await applyPlatform(state, distDir, [REPO_ROOT, distDir], async () => {
+      installed = await installCharts(state, distDir, chartsDir, log);
+    });
+    for (const r of installed) console.log(`${r.outcome === 'installed' ? 'installed' : 'skipped  '} ${r.release} (${r.chart})`);
+    console.log(kubectl(state, ['get', 'pods', '-A', '-o', 'wide']));
+  } else {
+    applyCrds(state);
+  }
   const kc = state.kubeconfig;
   console.log(`
 The box is up (${((Date.now() - started) / 1000).toFixed(0)} s). Kubeconfig: ${kc}

@@ -3,13 +3,13 @@
  * would install (taken from the operators' own modules at those versions), then up's own `secrets` and
  * `manifests` steps (scripts/cluster/plan.ts), run by up's runner with kubectl pointed at the box.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChecked, spawnRunner, type Runner } from '../cluster/commands.js';
 import { loadDist } from '../cluster/inputs.js';
 import { buildPlan } from '../cluster/plan.js';
 import { ensureSecrets, type SecretOutcome } from '../cluster/secrets.js';
-import { moduleDir } from './build.js';
+import { ensureTool, moduleDir } from './build.js';
 import { inNetns } from './netns.js';
 import { kubectl, type BoxState } from './control-plane.js';
 
@@ -22,8 +22,8 @@ export const crdSources = [
   { chart: 'eck-operator', tool: 'crds', module: 'github.com/elastic/cloud-on-k8s/v3', dir: 'config/crds/v1', only: 'all-crds.yaml' },
 ] as const;
 
-export function crdFiles(): string[] {
-  return crdSources.flatMap((s) => {
+export function crdFiles(except: ReadonlySet<string> = new Set()): string[] {
+  return crdSources.filter((s) => !except.has(s.chart)).flatMap((s) => {
     const dir = join(moduleDir(s.tool, s.module), s.dir);
     const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && (!('only' in s) || f === s.only));
     if (files.length === 0) throw new Error(`no CRDs in ${dir}`);
@@ -31,8 +31,9 @@ export function crdFiles(): string[] {
   });
 }
 
-export function applyCrds(state: BoxState): void {
-  for (const file of crdFiles()) kubectl(state, ['apply', '--server-side', '-f', file]);
+/** Applies the CRDs of every chart but those in `installedByHelm` (whose own install brings them). */
+export function applyCrds(state: BoxState, installedByHelm: ReadonlySet<string> = new Set()): void {
+  for (const file of crdFiles(installedByHelm)) kubectl(state, ['apply', '--server-side', '-f', file]);
   kubectl(state, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
 }
 
@@ -65,12 +66,16 @@ export interface ApplyOutcome {
  * Runs them as run.ts does (ensureSecrets, then each server-side apply with its retries), keeping what a
  * user would only see scroll by: the secrets' outcomes and the API server's warnings.
  */
-export async function applyPlatform(state: BoxState, distDir: string, fileRoots: string[]): Promise<ApplyOutcome> {
+export async function applyPlatform(state: BoxState, distDir: string, fileRoots: string[], afterSecrets?: () => Promise<void>): Promise<ApplyOutcome> {
   const runner = boxRunner(state);
   const warnings: string[] = [];
   let secrets: SecretOutcome[] = [];
   for (const step of upSteps(distDir)) {
-    if (step.type === 'secrets') secrets = await ensureSecrets(step.secrets, { runner, fileRoots });
+    if (step.type === 'secrets') {
+      secrets = await ensureSecrets(step.secrets, { runner, fileRoots });
+      // Where up installs the Helm releases (npm run box -- --charts).
+      await afterSecrets?.();
+    }
     else if (step.type === 'commands') {
       for (const cmd of step.commands) {
         const result = await runChecked(runner, cmd, { retryDelayMs: 1000 });
@@ -79,4 +84,47 @@ export async function applyPlatform(state: BoxState, distDir: string, fileRoots:
     }
   }
   return { secrets, warnings };
+}
+
+export interface ChartInstall {
+  readonly release: string;
+  readonly chart: string;
+  readonly outcome: 'installed' | 'skipped';
+}
+
+/**
+ * `npm run box -- --charts DIR`: up's `helm` step against the box, for the charts whose sources are at
+ * DIR/<chart> (dependencies vendored in its charts/ folder, as `helm dependency build` leaves them): the
+ * same release names, namespaces, values files, order and --wait, with the local folder in place of the
+ * repository and the box's kubeconfig in place of kind's context. Charts not in DIR are skipped.
+ */
+export async function installCharts(state: BoxState, distDir: string, chartsDir: string, log: (line: string) => void): Promise<ChartInstall[]> {
+  const helm = (await ensureTool('helm', log)).helm!;
+  const dist = loadDist(distDir);
+  const step = buildPlan({ dist, synth: false }).find((s) => s.id === 'helm');
+  if (!step || step.type !== 'commands') throw new Error("up's plan has no helm step");
+  const env = { ...process.env, HELM_CACHE_HOME: join(state.dir, 'helm/cache'), HELM_CONFIG_HOME: join(state.dir, 'helm/config'), HELM_DATA_HOME: join(state.dir, 'helm/data') };
+  const results: ChartInstall[] = [];
+  for (const [i, cmd] of step.commands.entries()) {
+    const release = dist.releases[i]!;
+    const local = join(chartsDir, release.chart);
+    if (!existsSync(join(local, 'Chart.yaml'))) {
+      log(`${release.name}: no ${local}/Chart.yaml, skipped`);
+      results.push({ release: release.name, chart: release.chart, outcome: 'skipped' });
+      continue;
+    }
+    const argv = [...cmd.argv];
+    argv[0] = helm;
+    argv[4] = local;
+    for (const flag of ['--repo', '--version', '--kube-context']) {
+      const at = argv.indexOf(flag);
+      if (at >= 0) argv.splice(at, 2);
+    }
+    argv.push(`--kubeconfig=${state.kubeconfig}`);
+    log(`${release.name}: helm upgrade --install from ${local}`);
+    const result = await spawnRunner(inNetns(state.netns, argv), { env });
+    if (result.code !== 0) throw new Error(`helm install of ${release.name} failed:\n${result.stderr.trim()}`);
+    results.push({ release: release.name, chart: release.chart, outcome: 'installed' });
+  }
+  return results;
 }

@@ -24,6 +24,8 @@ export interface GoTool {
   /** -X flags: unstamped binaries report v0.0.0, which breaks version checks and default image tags. */
   readonly stamp?: Readonly<Record<string, string>>;
   readonly tags?: readonly string[];
+  /** Built only when asked for by name (not by the test run's build phase). */
+  readonly optional?: boolean;
 }
 
 /** The date builds are stamped with, so a rebuild gives the same binary. */
@@ -84,6 +86,13 @@ export const boxTools = {
     version: rollouts,
     binaries: [{ name: 'rollouts-controller', pkg: 'github.com/argoproj/argo-rollouts/cmd/rollouts-controller' }],
     stamp: { 'github.com/argoproj/argo-rollouts/utils/version.version': rollouts },
+  },
+  helm: {
+    module: 'helm',
+    version: 'v3.22.0',
+    binaries: [{ name: 'helm', pkg: 'helm.sh/helm/v3/cmd/helm' }],
+    stamp: { 'helm.sh/helm/v3/internal/version.version': 'v3.22.0', 'helm.sh/helm/v3/internal/version.gitTreeState': 'clean' },
+    optional: true,
   },
 } as const satisfies Record<string, GoTool>;
 
