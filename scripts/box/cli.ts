@@ -21,7 +21,13 @@ const usage = `usage: npm run box [-- --down | --build | --charts DIR]
   --build       only build the programs into the cache (prints each build's time)
   --down        stop every process of the box and remove its network namespaces`;
 
-const flags = parseFlags(process.argv.slice(2), ['charts']);
+let flags: ReturnType<typeof parseFlags>;
+try {
+  flags = parseFlags(process.argv.slice(2), ['charts']);
+} catch (err) {
+  console.error(`${(err as Error).message}\n${usage}`);
+  process.exit(2);
+}
 const unknown = [...flags.switches].filter((f) => !['down', 'build', 'help'].includes(f));
 if (unknown.length > 0) {
   console.error(`unknown option --${unknown[0]}\n${usage}`);
@@ -42,8 +48,12 @@ if (flags.switches.has('down')) {
   await ensureTools(undefined, log);
   console.log(`built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 } else {
-  const state = await startBox({ log });
   const chartsDir = flags.values.get('charts');
+  if (chartsDir !== undefined && !existsSync(chartsDir)) {
+    console.error(`--charts ${chartsDir}: no such folder`);
+    process.exit(2);
+  }
+  const state = await startBox({ log });
   if (chartsDir) {
     const distDir = join(REPO_ROOT, 'dist');
     if (!distComplete(distDir)) throw new Error('dist/ is missing or incomplete: run `npm run synth` first');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ensureTools, moduleDir, type Log } from './build.js';
 import { boxNamespaces, createNetns, deleteNetns, inNetns, ip, spawnInNetns } from './netns.js';
-import { makePki } from './pki.js';
+import { makePki, type BoxPki } from './pki.js';
 import { KUBERNETES_VERSION } from './tools.js';
 
 export const BOX_NETNS = 'courseops-box';
@@ -204,6 +204,20 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   writeKubeconfig(kubeconfig, `https://127.0.0.1:${n.apiserverPort}`, pki.caCert, pki.adminCert, pki.adminKey);
   const state: BoxState = { netns, dir, kubeconfig, binaries, processes: [] };
   saveState(state);
+  try {
+    await startComponents(state, pki, log);
+  } catch (err) {
+    // Nothing of a box that failed to start is left running.
+    await stopBox(dir, { keepLogs: true });
+    throw err;
+  }
+  log(`control plane and node ready in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  return state;
+}
+
+async function startComponents(state: BoxState, pki: BoxPki, log: Log): Promise<void> {
+  const { dir, kubeconfig, binaries } = state;
+  const n = boxNetwork;
 
   startProcess(state, 'etcd', [
     binaries.etcd!, '--name=box', `--data-dir=${join(dir, 'etcd')}`,
@@ -254,12 +268,11 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   }, 60_000, 'kwok');
   // The default ServiceAccount of a namespace is made by the controller manager: wait for it before anything creates pods.
   await waitFor(state, 'the default ServiceAccount', () => kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']).trim() !== '', 60_000, 'kube-controller-manager');
-  log(`control plane and node ready in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-  return state;
+  log('components started');
 }
 
 /** Stops every process of the box (SIGTERM, then SIGKILL) and removes its namespaces and state folder. */
-export async function stopBox(dir = DEFAULT_STATE_DIR): Promise<void> {
+export async function stopBox(dir = DEFAULT_STATE_DIR, options: { keepLogs?: boolean } = {}): Promise<void> {
   const state = readBoxState(dir);
   const procs = state?.processes ?? [];
   for (const p of [...procs].reverse()) {
@@ -293,5 +306,6 @@ export async function stopBox(dir = DEFAULT_STATE_DIR): Promise<void> {
     }
     deleteNetns(ns);
   }
-  rmSync(dir, { recursive: true, force: true });
+  if (options.keepLogs) rmSync(stateFile(dir), { force: true });
+  else rmSync(dir, { recursive: true, force: true });
 }
