@@ -293,9 +293,11 @@ describe('D. scraping, for real', () => {
   const services = ['course', 'teacher', 'status'] as const;
   const apiPath: Record<string, string> = { course: '/api/courses', teacher: '/api/teachers', status: '/api/status' };
 
+  let appsNamespace: string;
+
   beforeAll(async () => {
-    const ns = objectsOf('Rollout')[0]!.metadata.namespace!;
-    pods = startServicePods(state, ns, services);
+    appsNamespace = objectsOf('Rollout')[0]!.metadata.namespace!;
+    pods = startServicePods(state, appsNamespace, services);
     expect(pods.length).toBe(objectsOf('Rollout').reduce((n, r) => n + (r.spec?.replicas as number), 0));
     for (const pod of pods) await waitFor(state, `${pod.name} ready on ${pod.ip}:${pod.port}`, () => boxGet(state, `http://${pod.ip}:${pod.port}/readyz`) !== undefined, 2 * MINUTE, `pod-${pod.name}`);
     const p = kpsOperatorObjectsOf(buildPlatform({ config: configFromEnv(), nodes: 1 })).prometheus.metadata;
@@ -304,14 +306,14 @@ describe('D. scraping, for real', () => {
 
   it('every service pod is a target, up, with the labels the rules, dashboards and canary queries use', async () => {
     const up = await waitFor(state, 'every service target scraped', () => {
-      const r = prometheus.query(`up{namespace="courseops", job=~"${services.join('|')}"}`);
+      const r = prometheus.query(`up{namespace="${appsNamespace}", job=~"${services.join('|')}"}`);
       if (r.length === pods.length && r.every((s) => s.value[1] === '1')) return r;
       throw new Error(`up: ${JSON.stringify(r.map((s) => [s.metric.pod, s.value[1]]))}`);
     }, 2 * MINUTE, 'prometheus');
     for (const pod of pods) {
       const series = up.find((s) => s.metric.pod === pod.name);
-      const hash = kubectlJson<Obj>(state, ['get', 'pod', pod.name, '-n', 'courseops']).metadata.labels?.['rollouts-pod-template-hash'];
-      expect(series?.metric).toMatchObject({ namespace: 'courseops', service: pod.service, job: pod.service, pod: pod.name, rollouts_pod_template_hash: hash, instance: `${pod.ip}:${pod.port}` });
+      const hash = kubectlJson<Obj>(state, ['get', 'pod', pod.name, '-n', appsNamespace]).metadata.labels?.['rollouts-pod-template-hash'];
+      expect(series?.metric).toMatchObject({ namespace: appsNamespace, service: pod.service, job: pod.service, pod: pod.name, rollouts_pod_template_hash: hash, instance: `${pod.ip}:${pod.port}` });
     }
   }, 3 * MINUTE);
 

@@ -1,0 +1,59 @@
+/**
+ * What makes the box's kwok node look like the kind cluster's node: its name, labels and size, kind's
+ * default StorageClass, and the kwok Stages that play kubelet and volume provisioner.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { moduleDir } from './build.js';
+
+/**
+ * The kind cluster's one node (kind-config.yaml): its name, labels and a laptop-sized allocatable
+ * (the README asks for about 8 GB of memory for Docker). No taint: kind untaints a single control plane.
+ */
+export const kindNode = {
+  name: 'courseops-control-plane',
+  labels: {
+    'kubernetes.io/hostname': 'courseops-control-plane',
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'node-role.kubernetes.io/control-plane': '',
+    'node.kubernetes.io/exclude-from-external-load-balancers': '',
+    'ingress-ready': 'true',
+  },
+  allocatable: { cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '100Gi' },
+} as const;
+
+/**
+ * kind's default StorageClass (kind's local-path provisioner): claims wait for their first pod, then get a
+ * volume on its node. In the box kwok plays the provisioner (kwokStages).
+ */
+export const kindStorageClass = {
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+  provisioner: 'rancher.io/local-path',
+  reclaimPolicy: 'Delete',
+  volumeBindingMode: 'WaitForFirstConsumer',
+} as const;
+
+/**
+ * kwok's Stage files, from its module: nodes become Ready with a lease heartbeat, pods Running, Job
+ * pods Succeeded; and its fake volume provisioner, pointed at kind's class and made to wait, as
+ * WaitForFirstConsumer does, until the scheduler has picked a node for the claim.
+ */
+export function kwokStages(dir: string): string {
+  const kwok = moduleDir('kwok', 'sigs.k8s.io/kwok');
+  const read = (f: string) => readFileSync(join(kwok, 'kustomize/stage', f), 'utf8').trim();
+  const lifecycle = ['node/fast/node-initialize.yaml', 'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml', 'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'].map(read);
+  const volumes = ['volume/fast/pvc-provision.yaml', 'volume/fast/pv-bind.yaml', 'volume/fast/pvc-delete.yaml', 'volume/fast/pv-delete.yaml'].map((f) => {
+    const text = read(f).replaceAll("'kwok-volume'", `'${kindStorageClass.metadata.name}'`).replaceAll('kwok.x-k8s.io/volume', kindStorageClass.provisioner);
+    if (!text.includes(`'${kindStorageClass.metadata.name}'`)) throw new Error(`kwok ${f}: no storage class selector to point at ${kindStorageClass.metadata.name}`);
+    if (!f.endsWith('pvc-provision.yaml')) return text;
+    const waitForNode = `    - cel:\n        expression: >-\n          has(self.metadata.annotations) && 'volume.kubernetes.io/selected-node' in self.metadata.annotations\n  steps:`;
+    if (!/\n {2}steps:/.test(text)) throw new Error(`kwok ${f}: unexpected layout`);
+    return text.replace(/\n {2}steps:/, `\n${waitForNode}`);
+  });
+  const out = join(dir, 'kwok-stages.yaml');
+  writeFileSync(out, [...lifecycle, ...volumes].join('\n---\n') + '\n');
+  return out;
+}
