@@ -5,9 +5,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, type Dirent } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { TOOLS_DIR, boxTools, type BoxToolName, type GoTool } from './tools.js';
 
 export function boxCacheDir(): string {
@@ -24,11 +24,19 @@ function goVersion(): string {
   }
 }
 
-/** The cache folder of one tool: changes whenever its go.mod, go.sum, stamp, tags or the Go version do. */
+/** Every file of a wrapper folder (go.mod, go.sum and any local stand-in module), relative paths sorted. */
+function wrapperFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+/** The cache folder of one tool: changes whenever a file of its wrapper folder, its stamp, tags or the Go version do. */
 export function toolDir(tool: GoTool, go = goVersion()): string {
   const dir = join(TOOLS_DIR, tool.module);
   const hash = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum']) hash.update(readFileSync(join(dir, f)));
+  for (const f of wrapperFiles(dir)) hash.update(f).update('\0').update(readFileSync(join(dir, f)));
   hash.update(JSON.stringify({ stamp: tool.stamp ?? {}, tags: tool.tags ?? [], binaries: tool.binaries, go }));
   return join(boxCacheDir(), `${tool.module}-${tool.version}-${hash.digest('hex').slice(0, 12)}`);
 }
