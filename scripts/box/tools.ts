@@ -94,6 +94,19 @@ export const boxTools = {
     stamp: { 'helm.sh/helm/v3/internal/version.version': 'v3.22.0', 'helm.sh/helm/v3/internal/version.gitTreeState': 'clean' },
     optional: true,
   },
+  traefik: {
+    module: 'traefik',
+    // The appVersion of the traefik chart 41.3.0 (issue 12); not yet used by the product, so built on demand.
+    version: 'v3.7.11',
+    binaries: [{ name: 'traefik', pkg: 'github.com/traefik/traefik/v3/cmd/traefik' }],
+    // Traefik's Makefile stamps these; v3.7's codename is its release workflow's CODENAME.
+    stamp: {
+      'github.com/traefik/traefik/v3/pkg/version.Version': 'v3.7.11',
+      'github.com/traefik/traefik/v3/pkg/version.Codename': 'langres',
+      'github.com/traefik/traefik/v3/pkg/version.BuildDate': BUILD_DATE,
+    },
+    optional: true,
+  },
 } as const satisfies Record<string, GoTool>;
 
 export type BoxToolName = keyof typeof boxTools;
