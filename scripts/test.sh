@@ -33,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts its own PostgreSQL and Prometheus on install; the tests start their own on free ports.
-command -v go >/dev/null 2>&1 || { echo "the box is built with Go (1.24 or later): install it from https://go.dev/dl/ or your package manager" >&2; exit 1; }
+command -v go >/dev/null 2>&1 || { echo "the box is built with Go (1.26): install it from https://go.dev/dl/ or your package manager" >&2; exit 1; }
 
 phase "npm ci"
 npm ci --no-audit --no-fund

@@ -20,7 +20,7 @@ function goVersion(): string {
   try {
     return execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error('the box builds its programs with Go (1.24 or later), and `go` is not on PATH');
+    throw new Error('the box builds its programs with Go (1.26), and `go` is not on PATH');
   }
 }
 
