@@ -71,7 +71,7 @@ if (flags.switches.has('down')) {
   const kc = state.kubeconfig;
   console.log(`
 The box is up (${((Date.now() - started) / 1000).toFixed(0)} s). Kubeconfig: ${kc}
-Its API server listens on 127.0.0.1:6443 inside the network namespace ${BOX_NETNS} only, so run clients there:
+Its API server listens on ${state.server} inside the network namespace ${BOX_NETNS} only, so run clients there:
 
   ip netns exec ${BOX_NETNS} ${state.binaries.kubectl} --kubeconfig ${kc} get nodes
   ip netns exec ${BOX_NETNS} ${state.binaries.kubectl} --kubeconfig ${kc} apply --server-side -f dist/manifests/

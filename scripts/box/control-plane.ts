@@ -30,7 +30,10 @@ export const boxNetwork = {
 export interface BoxState {
   readonly netns: string;
   readonly dir: string;
+  /** The API server's URL inside the box namespace. */
+  readonly server: string;
   readonly kubeconfig: string;
+  readonly pki: BoxPki;
   readonly binaries: Record<string, string>;
   readonly processes: { readonly name: string; readonly pid: number; readonly log: string }[];
 }
@@ -150,11 +153,12 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   const n = boxNetwork;
   const pki = makePki(join(dir, 'pki'), ['IP:127.0.0.1', 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local']);
   const kubeconfig = join(dir, 'kubeconfig');
-  writeKubeconfig(kubeconfig, `https://127.0.0.1:${n.apiserverPort}`, pki.caCert, pki.adminCert, pki.adminKey);
-  const state: BoxState = { netns, dir, kubeconfig, binaries, processes: [] };
+  const server = `https://127.0.0.1:${n.apiserverPort}`;
+  writeKubeconfig(kubeconfig, server, pki.caCert, pki.adminCert, pki.adminKey);
+  const state: BoxState = { netns, dir, server, kubeconfig, pki, binaries, processes: [] };
   saveState(state);
   try {
-    await startComponents(state, pki, log);
+    await startComponents(state, log);
   } catch (err) {
     // Nothing of a box that failed to start is left running.
     await stopBox(dir, { keepLogs: true });
@@ -164,8 +168,8 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   return state;
 }
 
-async function startComponents(state: BoxState, pki: BoxPki, log: Log): Promise<void> {
-  const { dir, kubeconfig, binaries } = state;
+async function startComponents(state: BoxState, log: Log): Promise<void> {
+  const { dir, kubeconfig, binaries, pki } = state;
   const n = boxNetwork;
 
   startProcess(state, 'etcd', [

@@ -3,7 +3,6 @@
  * the box namespace against its API server: Argo Rollouts and the Prometheus Operator.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 import { ensureTool } from './build.js';
 import { startProcess, waitFor, type BoxState } from './control-plane.js';
@@ -38,9 +37,9 @@ export async function startArgoRollouts(state: BoxState, releaseNamespace: strin
  */
 export async function startPrometheusOperator(state: BoxState, args: readonly string[] = []): Promise<void> {
   const bin = (await ensureTool('prometheusOperator'))['prometheus-operator']!;
-  const pki = join(state.dir, 'pki');
+  const { pki } = state;
   startProcess(state, 'prometheus-operator', [
-    bin, '--apiserver=https://127.0.0.1:6443', `--ca-file=${join(pki, 'ca.crt')}`, `--cert-file=${join(pki, 'admin.crt')}`, `--key-file=${join(pki, 'admin.key')}`,
+    bin, `--apiserver=${state.server}`, `--ca-file=${pki.caCert}`, `--cert-file=${pki.adminCert}`, `--key-file=${pki.adminKey}`,
     '--web.listen-address=127.0.0.1:8082', ...args,
   ]);
   await waitFor(state, 'the Prometheus Operator to be healthy', () => boxGet(state, 'http://127.0.0.1:8082/healthz') !== undefined, 60_000, 'prometheus-operator');

@@ -80,8 +80,10 @@ describe('A. the control plane', () => {
     expect(nodes.map((n) => n.metadata.name)).toEqual(['courseops-control-plane']);
     expect(nodes[0]!.metadata.labels).toMatchObject({ 'ingress-ready': 'true', 'kubernetes.io/os': 'linux' });
     // The API server's port is not open on this machine's own loopback.
-    expect(() => execFileSync('curl', ['-ks', '--max-time', '2', 'https://127.0.0.1:6443/readyz'], { stdio: 'pipe' })).toThrow();
-    expect(execFileSync(inNetns(netns, ['curl', '-ks', '--max-time', '2', 'https://127.0.0.1:6443/livez'])[0]!, inNetns(netns, ['curl', '-ks', '--max-time', '2', 'https://127.0.0.1:6443/livez']).slice(1), { encoding: 'utf8' })).toBe('ok');
+    const livez = ['curl', '-ks', '--max-time', '2', `${state.server}/livez`];
+    expect(() => execFileSync(livez[0]!, livez.slice(1), { stdio: 'pipe' })).toThrow();
+    const inside = inNetns(netns, livez);
+    expect(execFileSync(inside[0]!, inside.slice(1), { encoding: 'utf8' })).toBe('ok');
   });
 });
 
@@ -208,8 +210,10 @@ describe('B. everything applies, for real', () => {
   });
 });
 
+/** What kube-prometheus-stack renders from our values for the operator (C reconciles it, D scrapes with it). */
+let objects: KpsOperatorObjects;
+
 describe('C. the Prometheus Operator, for real', () => {
-  let objects: KpsOperatorObjects;
   beforeAll(async () => {
     objects = kpsOperatorObjectsOf(buildPlatform({ config: configFromEnv(), nodes: 1 }));
     for (const o of objects.objects) kubectl(state, ['apply', '--server-side', '-f', '-'], JSON.stringify(o));
@@ -300,7 +304,7 @@ describe('D. scraping, for real', () => {
     pods = startServicePods(state, appsNamespace, services);
     expect(pods.length).toBe(objectsOf('Rollout').reduce((n, r) => n + (r.spec?.replicas as number), 0));
     for (const pod of pods) await waitFor(state, `${pod.name} ready on ${pod.ip}:${pod.port}`, () => boxGet(state, `http://${pod.ip}:${pod.port}/readyz`) !== undefined, 2 * MINUTE, `pod-${pod.name}`);
-    const p = kpsOperatorObjectsOf(buildPlatform({ config: configFromEnv(), nodes: 1 })).prometheus.metadata;
+    const p = objects.prometheus.metadata;
     prometheus = await startPrometheus(state, readGeneratedConfig(state, p.namespace!, p.name));
   }, 5 * MINUTE);
 
