@@ -22,7 +22,7 @@ export interface CanaryStrategyProps {
   readonly namespace: string;
   readonly names: ServiceNames;
   /** With a public route the ingress controller splits traffic by weight; without one, pods do by count. */
-  readonly ingress: boolean;
+  readonly publicRoute: boolean;
 }
 
 /** The arguments the AnalysisTemplates take, from the Rollout: the canary's pod-template hash is the newest one. */
@@ -56,7 +56,7 @@ export function canaryStrategy(props: CanaryStrategyProps): RolloutSpecStrategy 
       canaryService: props.names.canaryService,
       maxUnavailable: RolloutSpecStrategyCanaryMaxUnavailable.fromNumber(0),
       maxSurge: RolloutSpecStrategyCanaryMaxSurge.fromString('25%'),
-      ...(props.ingress ? { trafficRouting: { nginx: { stableIngress: props.names.ingress } } } : {}),
+      ...(props.publicRoute ? { trafficRouting: { nginx: { stableIngress: props.names.httpRoute } } } : {}),
       analysis: { templates: [{ templateName: templates.background }], args, startingStep: 1 },
       steps: [
         { setWeight: first },

@@ -124,7 +124,7 @@ export class Microservice extends Construct {
       },
       spec: podSpec,
     };
-    const strategy = canaryStrategy({ service: decl.name, namespace, names, ingress: decl.ingress !== undefined });
+    const strategy = canaryStrategy({ service: decl.name, namespace, names, publicRoute: decl.ingress !== undefined });
     new CanaryAnalysis(this, 'CanaryAnalysis', { service: decl.name, namespace, labels: { ...labels, 'app.kubernetes.io/component': 'delivery' } });
     this.rollout = new ApiObject(this, 'Rollout', {
       ...Rollout.GVK,
@@ -158,7 +158,7 @@ export class Microservice extends Construct {
     // --- Ingress (the Rollout's stable ingress: the controller clones it for the canary)
     if (decl.ingress) {
       new TlsIngress(this, 'Ingress', {
-        name: names.ingress,
+        name: names.httpRoute,
         namespace,
         labels,
         host: props.hosts[decl.ingress.host],

@@ -13,7 +13,8 @@ export interface ServiceNames {
   readonly canaryService: string;
   /** Headless Service over all pods (stable and canary) that the ServiceMonitor scrapes. */
   readonly metricsService: string;
-  readonly ingress: string;
+  /** The service's HTTPRoute (Gateway API): the Rollout's traffic router sets its backend weights. */
+  readonly httpRoute: string;
   readonly serviceAccount: string;
   readonly configMap: string;
   /** The named container/Service port serving the API, probes and /metrics. */
@@ -26,7 +27,7 @@ export function serviceNames(name: string): ServiceNames {
     stableService: name,
     canaryService: `${name}-canary`,
     metricsService: `${name}-metrics`,
-    ingress: name,
+    httpRoute: name,
     serviceAccount: name,
     configMap: `${name}-config`,
     port: 'http',
