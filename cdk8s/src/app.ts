@@ -14,10 +14,12 @@ import { DashboardsChart, dashboardsMixin } from './monitoring/dashboards/config
 import { LoggingChart } from './logging/chart.js';
 import { ns } from './namespaces.js';
 import { NamespacesChart } from './platform/namespaces.js';
-import { UiIngressesChart } from './platform/ui-ingresses.js';
+import { UiRoutesChart } from './platform/ui-routes.js';
 import { SecretRegistry, type SecretSpec } from './secrets.js';
 import { services as declaredServices, status, type ServiceDecl } from './services.js';
 import { TlsChart } from './tls/ca.js';
+import { GatewayChart } from './gateway/chart.js';
+import { hostRoutesIn } from './gateway/host-route.js';
 
 /** The mixins every service gets, in order; a declaration's own `mixins` run after these. */
 export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin(), dashboardsMixin(), backupMixin()];
@@ -70,11 +72,13 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
     });
     add(decl.name, chart);
   }
-  add('ui-ingresses', new UiIngressesChart(app, 'ui-ingresses', { hosts }));
+  add('ui-routes', new UiRoutesChart(app, 'ui-routes', { hosts }));
   add('alerting', new AlertingChart(app, 'alerting', { services: services.map((s) => s.name) }));
   add('dashboards', new DashboardsChart(app, 'dashboards', { services: services.map((s) => s.name) }));
   add('probes', new ProbesChart(app, 'probes', { services, hosts }));
   add('logging', new LoggingChart(app, 'logging', { hosts, secrets }));
+  // Last: its listeners admit the namespaces of every HostRoute declared above.
+  add('gateway', new GatewayChart(app, 'gateway', { hosts, routes: hostRoutesIn(app) }));
 
   const statusDecl = services.find((s) => s.name === status.name) ?? status;
   const releases = platformReleases({

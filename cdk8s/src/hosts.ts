@@ -3,7 +3,7 @@ import { defaultConfig } from './config.js';
 /**
  * Every public host name of the platform, under one domain (`.test` is reserved for testing by RFC 2606,
  * so it never leaks to public DNS). The bring-up writes them to /etc/hosts (dist/hosts.json) and to a
- * CoreDNS rewrite, so pods reach the same names through the ingress controller.
+ * CoreDNS rewrite, so pods reach the same names through the Gateway (Traefik's Service).
  */
 export const hostPrefixes = {
   /** course (/api/courses) and teacher (/api/teachers), path-routed on one host. */

@@ -3,8 +3,8 @@
  *
  * `restricted` wherever the workloads allow it. Three namespaces cannot be restricted:
  * - monitoring: prometheus-node-exporter runs with hostNetwork, hostPID and hostPath mounts;
- * - ingress-nginx: on kind the controller binds hostPort 80/443 on the node labelled ingress-ready
- *   (baseline forbids host ports too).
+ * - traefik: on kind Traefik binds hostPorts 80/443 on the node labelled ingress-ready (baseline forbids
+ *   host ports too).
  * - logging-agents: Filebeat mounts the node's /var/log/containers and /var/log/pods (hostPath, which
  *   baseline forbids too) and reads them as root. It has a namespace of its own so that the rest of the
  *   Elastic Stack (namespace `logging`) stays restricted.
@@ -34,10 +34,10 @@ export const ns = {
     purpose: 'kube-prometheus-stack: Prometheus, Alertmanager, Grafana, exporters',
   },
   ingress: {
-    name: 'ingress-nginx',
+    name: 'traefik',
     psa: 'privileged',
-    psaReason: 'the kind ingress controller binds hostPort 80 and 443',
-    purpose: 'ingress-nginx controller',
+    psaReason: 'on kind, Traefik binds hostPorts 80 and 443 of the ingress-ready node (baseline and restricted forbid host ports)',
+    purpose: 'Traefik (Gateway API implementation), the courseops Gateway and its certificates',
   },
   certManager: { name: 'cert-manager', psa: 'restricted', purpose: 'cert-manager and the platform CA' },
   elastic: { name: 'elastic-system', psa: 'restricted', purpose: 'ECK operator' },

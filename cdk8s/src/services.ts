@@ -3,7 +3,7 @@ import type { ServiceMixin } from './microservice/mixin.js';
 
 /**
  * The one declaration of each service. Everything the platform runs for a service is derived from it:
- * workload, Services, Ingress, NetworkPolicies, ServiceMonitor, PDB, HPA, its PostgreSQL and the Secrets
+ * workload, Services, HTTPRoute, NetworkPolicies, ServiceMonitor, PDB, HPA, its PostgreSQL and the Secrets
  * the bring-up generates. Ports and env names follow ../shared/API.md.
  */
 export interface ServiceDecl {
@@ -19,7 +19,7 @@ export interface ServiceDecl {
   };
   /** Its own PostgreSQL (hard dependency: readiness fails while it is down). */
   readonly database?: { readonly storage: string };
-  /** Public route through the ingress controller. */
+  /** Public route: an HTTPRoute on this host's listener of the Gateway (Traefik). */
   readonly ingress?: { readonly host: HostKey; readonly path: string };
   /** Services this one calls; `soft` ones never fail readiness (API.md). */
   readonly calls?: readonly { readonly service: string; readonly soft: boolean; readonly urlEnv: string }[];
@@ -29,7 +29,7 @@ export interface ServiceDecl {
   readonly env?: Readonly<Record<string, string>>;
   /** Settings from Secrets generated at deploy time (never in git or dist/). */
   readonly secretEnv?: readonly { readonly env: string; readonly secret: string; readonly key: string }[];
-  /** Who else may connect, beyond the ingress controller, Prometheus and declared callers. */
+  /** Who else may connect, beyond the Gateway (Traefik), Prometheus and declared callers. */
   readonly allowFrom?: readonly { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>>; readonly why: string }[];
   /** Extra per-service behaviour (alerts, dashboards, canary analysis, backups...), applied after the defaults. */
   readonly mixins?: readonly ServiceMixin[];

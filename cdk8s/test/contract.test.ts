@@ -24,7 +24,7 @@ describe('dist/helm/releases.json', () => {
     expect(releases.map((r) => r.name)).toEqual([
       'kube-prometheus-stack',
       'cert-manager',
-      'ingress-nginx',
+      'traefik',
       'eck-operator',
       'argo-rollouts',
       'dex',

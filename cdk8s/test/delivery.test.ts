@@ -7,6 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ANALYSIS_ARGS, ANALYSIS_WINDOW, CANARY_HASH_LABEL, canaryMetrics, withArgs } from '../src/delivery/analysis.js';
 import { CANARY_WEIGHTS, STEP_PAUSE } from '../src/delivery/strategy.js';
 import { PROMETHEUS_URL } from '../src/delivery/templates.js';
+import { gatewayApiPlugin } from '../src/helm/values/argo-rollouts.js';
+import { serviceNames } from '../src/microservice/mixin.js';
+import { peers } from '../src/networking/peers.js';
 import { services } from '../src/services.js';
 import { ofKind, synthesized, type K8sObject } from './support/platform.js';
 
@@ -15,7 +18,7 @@ type Arg = { name: string; value?: string; valueFrom?: { podTemplateHashValue?: 
 type Canary = {
   stableService: string;
   canaryService: string;
-  trafficRouting?: { nginx?: { stableIngress: string } };
+  trafficRouting?: { plugins?: Record<string, { httpRoute?: string; namespace?: string }> };
   analysis: { templates: { templateName: string }[]; args: Arg[]; startingStep: number };
   steps: Step[];
 };
@@ -39,11 +42,22 @@ describe.each(services.map((s) => s.name))('canary delivery of %s', (service) =>
     expect(STEP_PAUSE).toBe(canary.steps[1]!.pause!.duration);
   });
 
-  it('splits traffic at the ingress controller between the stable and canary Services it names', () => {
-    expect(canary.trafficRouting?.nginx?.stableIngress).toBe(service);
-    expect(find('Ingress', namespace, service)).toBeDefined();
+  it("splits traffic through the Gateway API plugin, on the service's HTTPRoute, between the Services it names", () => {
+    const names = serviceNames(service);
+    // Only the plugin the controller loads: the Rollout names it exactly as the chart values do.
+    expect(canary.trafficRouting).toEqual({ plugins: { [gatewayApiPlugin.name]: { httpRoute: names.httpRoute, namespace } } });
+    expect([canary.stableService, canary.canaryService]).toEqual([names.stableService, names.canaryService]);
     expect(find('Service', namespace, canary.stableService)).toBeDefined();
     expect(find('Service', namespace, canary.canaryService)).toBeDefined();
+  });
+
+  it('has that HTTPRoute, whose rule lists the stable and canary Services with no weights (the plugin owns them)', () => {
+    type Route = { spec: { rules: { backendRefs?: { name: string; weight?: number }[] }[] } };
+    const route = find('HTTPRoute', namespace, serviceNames(service).httpRoute) as (K8sObject & Route) | undefined;
+    expect(route, `HTTPRoute ${namespace}/${serviceNames(service).httpRoute}`).toBeDefined();
+    const refs = route!.spec.rules.flatMap((r) => r.backendRefs ?? []);
+    expect(refs.map((r) => r.name).sort()).toEqual([canary.canaryService, canary.stableService].sort());
+    expect(refs.filter((r) => r.weight !== undefined)).toEqual([]);
   });
 
   it('runs the gated template at both analysis steps and the background one from the first step', () => {
@@ -69,9 +83,9 @@ describe.each(services.map((s) => s.name))('canary delivery of %s', (service) =>
     }
   });
 
-  it('gates on traffic, success ratio (pods and ingress) and p95; one failed measurement aborts', () => {
+  it('gates on traffic, success ratio (pods and gateway) and p95; one failed measurement aborts', () => {
     const template = find('AnalysisTemplate', namespace, `${service}-canary`) as K8sObject & { spec: { metrics: Metric[] } };
-    expect(template.spec.metrics.map((m) => m.name)).toEqual(['canary-traffic', 'success-ratio', 'ingress-success-ratio', 'latency-p95']);
+    expect(template.spec.metrics.map((m) => m.name)).toEqual(['canary-traffic', 'success-ratio', 'gateway-success-ratio', 'latency-p95']);
     for (const m of template.spec.metrics) {
       expect(m.provider.prometheus.address).toBe(PROMETHEUS_URL);
       // No data (an empty vector, or NaN from 0/0) must fail the gate, never pass it.
@@ -80,7 +94,7 @@ describe.each(services.map((s) => s.name))('canary delivery of %s', (service) =>
       expect(m.count).toBe(2);
     }
     const background = find('AnalysisTemplate', namespace, `${service}-canary-background`) as K8sObject & { spec: { metrics: Metric[] } };
-    expect(background.spec.metrics.map((m) => m.name)).toEqual(['success-ratio', 'ingress-success-ratio', 'latency-p95']);
+    expect(background.spec.metrics.map((m) => m.name)).toEqual(['success-ratio', 'gateway-success-ratio', 'latency-p95']);
     for (const m of background.spec.metrics) {
       expect(m.successCondition).toBeUndefined();
       expect(m.failureCondition).toMatch(/^len\(result\) > 0 && result\[0\] [<>] [\d.]+$/);
@@ -115,12 +129,13 @@ describe('canary analysis queries', () => {
 });
 
 describe('network path of the analysis', () => {
-  it('lets the Argo Rollouts controller reach Prometheus, and nothing else reach it on 9090 except the ingress controller', () => {
+  it('lets the Argo Rollouts controller reach Prometheus, and nothing else reach it on 9090 except the gateway', () => {
     const policies = ofKind(objects, 'NetworkPolicy').filter((p) => p.metadata.namespace === 'monitoring');
     type Rule = { from?: { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string> } }[]; ports?: { port: number }[] };
     const allowed = policies.flatMap((p) => ((p.spec as { ingress?: Rule[] }).ingress ?? []).filter((r) => r.ports?.some((x) => x.port === 9090)));
     const sources = allowed.flatMap((r) => (r.from ?? []).map((f) => `${f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']}/${f.podSelector?.matchLabels?.['app.kubernetes.io/name']}`));
+    const source = (p: { namespace: string; podLabels: Readonly<Record<string, string>> }) => `${p.namespace}/${p.podLabels['app.kubernetes.io/name']}`;
     expect(sources).toContain('argo-rollouts/argo-rollouts');
-    expect(sources.sort()).toEqual(['argo-rollouts/argo-rollouts', 'ingress-nginx/ingress-nginx']);
+    expect(sources.sort()).toEqual([source(peers.rolloutsController), source(peers.gateway)].sort());
   });
 });

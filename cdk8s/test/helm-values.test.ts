@@ -85,7 +85,7 @@ describe('Helm values keys exist in the pinned charts', () => {
   });
 
   it('accepts content of free-form values', () => {
-    expect(checkPath('ingress-nginx', ['controller', 'nodeSelector', 'ingress-ready'])).toBeUndefined();
+    expect(checkPath('traefik', ['nodeSelector', 'ingress-ready'])).toBeUndefined();
     expect(checkPath('grafana', ['grafana.ini', 'auth.generic_oauth', 'enabled'])).toBeUndefined();
     expect(splitPath(joinPath(['grafana', 'grafana.ini']))).toEqual(['grafana', 'grafana.ini']);
   });
@@ -156,12 +156,45 @@ describe('chart settings the platform relies on (../shared/DESIGN.md pitfalls)',
     expect(g.admin.existingSecret).toBeTruthy();
   });
 
-  it('cert-manager installs its CRDs; ingress-nginx runs on the kind ingress node with metrics', () => {
+  it('cert-manager installs its CRDs and serves the Gateway API', () => {
     expect(values('cert-manager').crds.enabled).toBe(true);
-    const c = values('ingress-nginx').controller;
-    expect(c.hostPort.enabled).toBe(true);
-    expect(c.nodeSelector['ingress-ready']).toBe('true');
-    expect(c.metrics.serviceMonitor.enabled).toBe(true);
+    expect(values('cert-manager').config.gatewayAPI.enabled).toBe(true);
+  });
+
+  it('Traefik holds hostPorts 80/443 on the kind ingress node behind a ClusterIP Service', () => {
+    const t = values('traefik');
+    expect(t.deployment).toEqual({ kind: 'Deployment', replicas: 1 });
+    expect(t.nodeSelector['ingress-ready']).toBe('true');
+    expect(t.tolerations.map((x: { key: string }) => x.key)).toContain('node-role.kubernetes.io/control-plane');
+    expect([t.ports.web.hostPort, t.ports.websecure.hostPort]).toEqual([80, 443]);
+    expect([t.ports.web.port, t.ports.websecure.port]).toEqual([8000, 8443]);
+    expect(t.service.spec.type).toBe('ClusterIP');
+  });
+
+  it("Traefik's update strategy frees the hostPorts first: no surge pod, the old one goes", () => {
+    // A surge pod could never bind 80/443 while the old pod holds them: the upgrade would hang.
+    expect(values('traefik').updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+  });
+
+  it('Traefik: Gateway API and CRD providers (no cross-namespace Middlewares), no Ingress provider, no API or dashboard, no phoning home', () => {
+    const t = values('traefik');
+    expect(t.providers).toEqual({
+      kubernetesGateway: { enabled: true },
+      kubernetesCRD: { enabled: true, allowCrossNamespace: false },
+      kubernetesIngress: { enabled: false },
+    });
+    // null drops the chart's api map: the chart then renders no --api flag at all.
+    expect(t.api).toBeNull();
+    expect(t.global).toEqual({ checkNewVersion: false, sendAnonymousUsage: false });
+    expect(t.accessLog).toEqual({ enabled: true, format: 'json' });
+  });
+
+  it('Traefik metrics: per-service and per-router labels, latency buckets with 0.5 s for the SLO and the canary gate', () => {
+    const p = values('traefik').metrics.prometheus;
+    expect(p).toMatchObject({ entryPoint: 'metrics', addServicesLabels: true, addRoutersLabels: true });
+    const buckets = (p.buckets as string).split(',').map(Number);
+    expect(buckets).toContain(0.5);
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
   });
 
   it("Dex has a writable /tmp: the image's entrypoint renders its config there, under a read-only root filesystem", () => {

@@ -87,13 +87,13 @@ describe('Kibana', () => {
     expect(spec<{ elasticsearchRef: { name: string } }>(kibana).elasticsearchRef).toEqual({ name: names.elasticsearch });
   });
 
-  it('behind the ingress on the kibana host, with TLS, to Kibana\'s HTTPS Service', () => {
-    const ing = ofKind(objects, 'Ingress').find((i) => i.metadata.namespace === ns.logging.name)!;
-    const s = spec<{ rules: { host: string; http: { paths: { backend: { service: { name: string; port: { number: number } } } }[] } }[]; tls: { hosts: string[] }[] }>(ing);
-    expect(s.rules[0]!.host).toBe(platform.hosts.kibana);
-    expect(s.tls[0]!.hosts).toEqual([platform.hosts.kibana]);
-    expect(s.rules[0]!.http.paths[0]!.backend.service).toEqual({ name: `${names.kibana}-kb-http`, port: { number: ports.kibana } });
-    expect(ing.metadata.annotations?.['nginx.ingress.kubernetes.io/backend-protocol']).toBe('HTTPS');
+  it("routed by the Gateway on the kibana host, to Kibana's HTTPS Service (TLS validated: gateway.test.ts)", () => {
+    const route = ofKind(objects, 'HTTPRoute').find((i) => i.metadata.namespace === ns.logging.name)!;
+    const s = spec<{ hostnames: string[]; parentRefs: { sectionName: string }[]; rules: { backendRefs: { name: string; port: number }[] }[] }>(route);
+    expect(s.hostnames).toEqual([platform.hosts.kibana]);
+    expect(s.parentRefs.map((p) => p.sectionName)).toEqual(['https-kibana']);
+    expect(s.rules[0]!.backendRefs).toEqual([{ name: `${names.kibana}-kb-http`, port: ports.kibana }]);
+    expect(ofKind(objects, 'BackendTLSPolicy').map((p) => p.metadata.name)).toEqual([`${names.kibana}-kb-http`]);
   });
 });
 
@@ -207,7 +207,7 @@ describe('NetworkPolicies: only the logging flows', () => {
         'elastic-system/* -> kibana:5601',
         'elastic-system/* -> logstash:9600',
         'elasticsearch -> elasticsearch:9300',
-        'ingress-nginx/ingress-nginx -> kibana:5601',
+        'traefik/traefik -> kibana:5601',
         'kibana -> elasticsearch:9200',
         'logstash -> elasticsearch:9200',
       ].sort(),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { blackboxService, INGRESS_PROBE_MODULE, type BlackboxExporterValues } from '../src/helm/values/prometheus-blackbox-exporter.js';
+import { traefikEntryPoints } from '../src/helm/values/traefik.js';
 import { RULES_DIR } from '../src/monitoring/files.js';
 import { PROBE_INTERVAL } from '../src/monitoring/probes.js';
 import { ns } from '../src/namespaces.js';
@@ -89,11 +90,11 @@ describe('Probes of the public endpoints', () => {
 });
 
 describe('blackbox exporter release', () => {
-  it('is installed in monitoring after kube-prometheus-stack and ingress-nginx', () => {
+  it('is installed in monitoring after kube-prometheus-stack and traefik', () => {
     const order = (chart: string) => platform.releases.find((r) => r.chart === chart)!.order;
     expect(blackbox.namespace).toBe(ns.monitoring.name);
     expect(blackbox.order).toBeGreaterThan(order('kube-prometheus-stack'));
-    expect(blackbox.order).toBeGreaterThan(order('ingress-nginx'));
+    expect(blackbox.order).toBeGreaterThan(order('traefik'));
   });
 
   it('is hardened and resourced', () => {
@@ -130,8 +131,9 @@ describe('network paths of the probes', () => {
     expect(admits(ns.monitoring.name, peers.prometheus, blackboxService.port)).toBe(true);
   });
 
-  it('the blackbox exporter reaches the ingress controller on 80 and 443', () => {
-    for (const port of [80, 443]) expect(admits(ns.ingress.name, peers.blackboxExporter, port), String(port)).toBe(true);
-    expect(admits(ns.ingress.name, peers.blackboxExporter, 8443)).toBe(false);
+  // Its Service's 80/443 lead to the web/websecure entry points: policies see the pod's ports.
+  it("the blackbox exporter reaches Traefik's entry points 8000 and 8443, not its internal API port", () => {
+    for (const port of [traefikEntryPoints.web.port, traefikEntryPoints.websecure.port]) expect(admits(ns.ingress.name, peers.blackboxExporter, port), String(port)).toBe(true);
+    expect(admits(ns.ingress.name, peers.blackboxExporter, traefikEntryPoints.traefik.port)).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { certManagerSchemas } from './support/cert-manager-schemas.js';
 import { crdValidators, newAjv } from './support/crd-schemas.js';
+import { gatewayApiCrdFiles, traefikCrdFiles } from './support/module-crds.js';
 import { id, podTemplate, synthesized, type K8sObject } from './support/platform.js';
 import { StrictTypes } from './support/strict-types.js';
 
@@ -8,8 +9,9 @@ import { StrictTypes } from './support/strict-types.js';
  * Every synthesized object validates against its schema:
  * - core kinds: kubernetes-models (types, enums, required, formats) plus an unknown-field check
  *   against the same package's declarations (kubernetes-models accepts unknown fields);
- * - custom resources: the CRD's openAPIV3Schema for the served version (../shared/crds), with
- *   unknown fields rejected (additionalProperties: false injected, see strictify).
+ * - custom resources: the CRD's openAPIV3Schema for the served version (../shared/crds; the Gateway API
+ *   and Traefik CRDs from their pinned Go modules, support/module-crds.ts), with unknown fields rejected
+ *   (additionalProperties: false injected, see strictify).
  */
 const { objects } = synthesized();
 
@@ -43,6 +45,8 @@ const CRD_FILES = [
   'eck/resources/kibana.k8s.elastic.co_kibanas.yaml',
   'eck/resources/logstash.k8s.elastic.co_logstashes.yaml',
   'eck/resources/beat.k8s.elastic.co_beats.yaml',
+  ...gatewayApiCrdFiles(),
+  ...traefikCrdFiles(),
 ];
 
 const coreKinds = [...new Set(objects.filter(isCore).map((o) => `${o.apiVersion} ${o.kind}`))];
@@ -59,7 +63,7 @@ describe('core kinds (kubernetes-models)', () => {
 
   it('covers the kinds the app writes', () => {
     expect(coreKinds.sort()).toEqual(
-      expect.arrayContaining(['apps/v1 StatefulSet', 'networking.k8s.io/v1 Ingress', 'networking.k8s.io/v1 NetworkPolicy', 'v1 Namespace', 'v1 Service']),
+      expect.arrayContaining(['apps/v1 StatefulSet', 'networking.k8s.io/v1 NetworkPolicy', 'v1 Namespace', 'v1 Service']),
     );
   });
 
@@ -79,7 +83,7 @@ describe('core kinds (kubernetes-models)', () => {
   });
 });
 
-describe('custom resources (CRD schemas from ../shared/crds)', () => {
+describe('custom resources (CRD schemas from ../shared/crds and the pinned Go modules)', () => {
   const validators = crdValidators(CRD_FILES);
   const ajv = newAjv();
   for (const [key, schema] of Object.entries(certManagerSchemas)) validators.set(key, ajv.compile(schema));
@@ -114,5 +118,10 @@ describe('custom resources (CRD schemas from ../shared/crds)', () => {
     const validateRollout = validators.get(`${rollout.apiVersion} ${rollout.kind}`)!;
     const spec = rollout.spec as { strategy: { canary: Record<string, unknown> } };
     expect(validateRollout({ ...rollout, spec: { ...spec, strategy: { canary: { ...spec.strategy.canary, stableIngres: 'x' } } } })).toBe(false);
+    // A Gateway API object: a misspelt backend field (weigth) is refused as the API server would.
+    const route = custom.find((o) => o.kind === 'HTTPRoute')!;
+    const validateRoute = validators.get(`${route.apiVersion} ${route.kind}`)!;
+    const rules = (route.spec as { rules: { backendRefs: object[] }[] }).rules;
+    expect(validateRoute({ ...route, spec: { ...route.spec, rules: [{ ...rules[0], backendRefs: [{ name: 'x', port: 80, weigth: 1 }] }] } })).toBe(false);
   });
 });

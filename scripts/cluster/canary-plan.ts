@@ -1,6 +1,6 @@
 /**
- * `npm run canary` as data: its arguments, the commands it runs (shown by --dry-run, run by canary.ts)
- * and how it reads a Rollout's status into one line of progress and a verdict.
+ * `npm run canary` as data: its arguments and the commands it runs (shown by --dry-run, run by canary.ts).
+ * How it reads a running canary (the Rollout and its HTTPRoute) is in canary-status.ts.
  */
 import { defaultConfig, IMAGE_TAG_PATTERN } from '../../cdk8s/src/config.js';
 import { ns } from '../../cdk8s/src/namespaces.js';
@@ -20,14 +20,15 @@ export const CANARY_USAGE = `Usage:
 
   <service>        ${SERVICES.join(', ')}
   <image-tag>      builds courseops/<service>:<image-tag> from the working tree, loads it into kind, sets it on
-                   the Rollout, then follows the canary until it is promoted (exit 0) or aborted (exit 1)
+                   the Rollout, then follows the canary (its steps, and the weights of the service's HTTPRoute)
+                   until it is promoted (exit 0) or aborted with the route back on stable (exit 1)
   --fault-rate R   also sets FAULT_RATE=R (0..1) on the new pods: that share of API requests fails with a
                    500, so the analysis aborts the canary (the rollback demo); without it FAULT_RATE is removed
   --no-build       the image is already in the cluster (skip docker build and kind load)
-  --no-traffic     do not send requests through the ingress while following (the analysis needs some)
+  --no-traffic     do not send requests through the gateway while following (the analysis needs some)
   --timeout MIN    give up following after MIN minutes (default 30; the canary itself goes on)
   --promote        promote now: skip the remaining steps and analysis (Argo Rollouts' full promotion)
-  --abort          abort now: all traffic back to the stable pods, the canary scaled down
+  --abort          abort now: the route's weights back to the stable Service, the canary scaled down
   --dry-run        print the commands, run nothing
 `;
 
@@ -110,41 +111,5 @@ export function canaryCommands(request: CanaryRequest, currentEnv: readonly EnvV
   ];
 }
 
-/** The parts of a Rollout's status `npm run canary` reads (argoproj.io/v1alpha1). */
-export interface RolloutStatusView {
-  metadata?: { generation?: number };
-  spec?: { strategy?: { canary?: { steps?: unknown[] } } };
-  status?: {
-    phase?: string;
-    message?: string;
-    abort?: boolean;
-    observedGeneration?: string | number;
-    currentStepIndex?: number;
-    currentPodHash?: string;
-    stableRS?: string;
-    pauseConditions?: { reason: string }[] | null;
-    canary?: { weights?: { canary?: { weight?: number } }; currentStepAnalysisRunStatus?: { name?: string; status?: string }; currentBackgroundAnalysisRunStatus?: { name?: string; status?: string } };
-    readyReplicas?: number;
-    replicas?: number;
-  };
-}
-
-export type CanaryVerdict = 'progressing' | 'promoted' | 'aborted';
-
-/** One line of progress and what it means for `npm run canary`. */
-export function readRollout(r: RolloutStatusView): { verdict: CanaryVerdict; line: string } {
-  const s = r.status ?? {};
-  const steps = r.spec?.strategy?.canary?.steps?.length ?? 0;
-  const observed = s.observedGeneration !== undefined && Number(s.observedGeneration) === r.metadata?.generation;
-  const step = `step ${Math.min(s.currentStepIndex ?? 0, steps)}/${steps}`;
-  const weight = `canary weight ${s.canary?.weights?.canary?.weight ?? 0} %`;
-  const analyses = [
-    s.canary?.currentStepAnalysisRunStatus?.name ? `analysis ${s.canary.currentStepAnalysisRunStatus.name}: ${s.canary.currentStepAnalysisRunStatus.status ?? '?'}` : '',
-    s.canary?.currentBackgroundAnalysisRunStatus?.name ? `background ${s.canary.currentBackgroundAnalysisRunStatus.status ?? '?'}` : '',
-  ].filter(Boolean);
-  const paused = s.pauseConditions?.length ? `paused (${s.pauseConditions.map((p) => p.reason).join(', ')})` : '';
-  const line = [s.phase ?? 'Unknown', step, weight, paused, ...analyses, s.message ?? ''].filter(Boolean).join(' · ');
-  if (s.abort || (observed && s.phase === 'Degraded')) return { verdict: 'aborted', line };
-  if (observed && s.phase === 'Healthy' && s.currentPodHash !== undefined && s.currentPodHash === s.stableRS) return { verdict: 'promoted', line };
-  return { verdict: 'progressing', line };
-}
+/** Kept here too for callers that read a Rollout's status next to the plan (the box test). */
+export type { RolloutStatusView } from './canary-status.js';

@@ -2,10 +2,11 @@
  * npm run canary -- <service> <image-tag> [--fault-rate R] [--no-build] [--no-traffic] [--timeout MIN] [--dry-run]
  * npm run canary -- <service> --promote | --abort [--dry-run]
  *
- * Starts a canary of a service's new image and follows the Argo Rollout until it is promoted (exit 0) or
- * aborted by its analysis or by hand (exit 1); 2 when following timed out or the arguments are wrong.
- * While following it sends a few requests per second through the ingress (127.0.0.1:443, the service's
- * public host), so the analysis has canary traffic to judge. See the README's canary walkthrough.
+ * Starts a canary of a service's new image and follows the Argo Rollout and the weights the Gateway API
+ * plugin sets on the service's HTTPRoute until it is promoted (exit 0) or aborted by its analysis or by
+ * hand with the route back on the stable Service (exit 1); 2 when following timed out or the arguments
+ * are wrong. While following it sends a few requests per second through the gateway (127.0.0.1:443, the
+ * service's public host), so the analysis has canary traffic to judge. See the README's canary walkthrough.
  */
 import https from 'node:https';
 import { buildPlatform } from '../../cdk8s/src/app.js';
@@ -13,9 +14,10 @@ import { configFromEnv } from '../../cdk8s/src/config.js';
 import { hostsFor } from '../../cdk8s/src/hosts.js';
 import { services } from '../../cdk8s/src/services.js';
 import { render } from '../../cdk8s/src/synth.js';
-import { APPS_NAMESPACE, CANARY_USAGE, canaryCommands, parseCanaryArgs, readRollout, type EnvVar, type RolloutStatusView } from './canary-plan.js';
+import { APPS_NAMESPACE, CANARY_USAGE, canaryCommands, parseCanaryArgs, type EnvVar } from './canary-plan.js';
+import { canaryStatusCommands, observeCanary, routeTarget } from './canary-status.js';
 import { REPO_ROOT } from './cli.js';
-import { kubectl, renderCommand, runChecked, spawnRunner } from './commands.js';
+import { renderCommand, runChecked, spawnRunner } from './commands.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,7 +31,7 @@ function synthesizedEnv(service: string): EnvVar[] {
   return rollout.spec.template.spec.containers.find((c) => c.name === service)?.env ?? [];
 }
 
-/** A request every 200 ms through the ingress to the service's public route, until stopped; counts answers. */
+/** A request every 200 ms through the gateway to the service's public route, until stopped; counts answers. */
 function startTraffic(service: string): { stop: () => void; counts: Map<string, number> } {
   const decl = services.find((s) => s.name === service);
   const counts = new Map<string, number>();
@@ -39,7 +41,7 @@ function startTraffic(service: string): { stop: () => void; counts: Map<string, 
   let stopped = false;
   const once = () =>
     new Promise<void>((resolve) => {
-      // Demo load on our own ingress on 127.0.0.1, no credentials sent: the self-signed platform CA is not checked here.
+      // Demo load on our own gateway on 127.0.0.1, no credentials sent: the self-signed platform CA is not checked here.
       const req = https.request({ host: '127.0.0.1', port: 443, path, servername: host, headers: { host }, rejectUnauthorized: false, timeout: 5000 }, (res) => {
         res.resume();
         res.on('end', () => {
@@ -69,8 +71,7 @@ async function follow(service: string, timeoutMinutes: number, traffic: boolean)
     // Give the controller a moment to see the new template before the first read.
     await sleep(2000);
     while (Date.now() < deadline) {
-      const res = await runChecked(spawnRunner, { argv: kubectl('-n', APPS_NAMESPACE, 'get', 'rollout', service, '-o', 'json'), timeoutMs: 30_000 });
-      const { verdict, line } = readRollout(JSON.parse(res.stdout) as RolloutStatusView);
+      const { verdict, line } = await observeCanary(spawnRunner, service);
       const answers = load ? `  [traffic: ${[...load.counts].map(([k, v]) => `${k}×${v}`).join(' ') || 'none yet'}]` : '';
       if (line !== last) console.log(`${new Date().toISOString().slice(11, 19)}  ${line}${answers}`);
       last = line;
@@ -79,7 +80,8 @@ async function follow(service: string, timeoutMinutes: number, traffic: boolean)
         return 0;
       }
       if (verdict === 'aborted') {
-        console.log(`\n${service}: aborted, traffic is back on the stable pods. See: kubectl -n ${APPS_NAMESPACE} get analysisrun -l rollouts-pod-template-hash`);
+        const back = routeTarget(service) ? 'the route sends everything to the stable pods again' : 'traffic is back on the stable pods';
+        console.log(`\n${service}: aborted, ${back}. See: kubectl -n ${APPS_NAMESPACE} get analysisrun -l rollouts-pod-template-hash`);
         return 1;
       }
       await sleep(5000);
@@ -107,7 +109,11 @@ async function main(): Promise<number> {
   const commands = canaryCommands(request, request.action === 'deploy' ? synthesizedEnv(request.service) : []);
   if (request.dryRun) {
     for (const cmd of commands) console.log(renderCommand(cmd));
-    if (request.action === 'deploy') console.log(`# then: follow kubectl -n ${APPS_NAMESPACE} get rollout ${request.service} -o json until promoted or aborted`);
+    if (request.action === 'deploy') {
+      const status = canaryStatusCommands(request.service);
+      const reads = [status.rollout, ...(status.route ? [status.route] : [])].map(renderCommand).join(' and ');
+      console.log(`# then, every 5 s until promoted or aborted: ${reads}`);
+    }
     return 0;
   }
   for (const cmd of commands) {

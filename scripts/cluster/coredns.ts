@@ -1,12 +1,15 @@
 /**
  * CoreDNS rewrite so pods resolve the platform's hostnames (*.courseops.test, e.g. the Dex issuer
- * https://dex.courseops.test) to the ingress controller's Service, the same place the browser reaches
+ * https://dex.courseops.test) to Traefik's Service (the Gateway's data plane), the same place the browser reaches
  * through 127.0.0.1 and /etc/hosts. Without it, Grafana, oauth2-proxy and the Kubernetes clients of the
  * OIDC issuer cannot fetch https://dex.courseops.test/.well-known/openid-configuration from inside.
  *
  * The change is one line in the `.:53 { … }` server block of the kube-system/coredns ConfigMap:
  *
- *   rewrite name regex ^(.+\.)?courseops\.test\.?$ ingress-nginx-controller.ingress-nginx.svc.cluster.local answer auto
+ *   rewrite name regex ^(.+\.)?courseops\.test\.?$ traefik.traefik.svc.cluster.local answer auto
+ *
+ * The Service maps 80/443 to Traefik's web/websecure entry points (8000/8443), where the Gateway's
+ * listeners are, so an in-cluster https://dex.courseops.test/ gets the same listener and certificate.
  *
  * `answer auto` rewrites the answer back to the name asked for, so resolvers do not reject it. The
  * position in the block does not matter (CoreDNS orders plugins at build time; rewrite runs before
@@ -17,6 +20,10 @@ import { FIELD_MANAGER, kubectl, type Cmd } from './commands.js';
 import type { Release } from './inputs.js';
 
 export const DOMAIN = 'courseops.test';
+/**
+ * Unchanged since the ingress-nginx days on purpose: a cluster brought up before keeps one marker, and
+ * addRewrite replaces the rule under it (old Service -> Traefik's) instead of adding a second rewrite.
+ */
 export const COREDNS_MARKER = '# courseops: *.courseops.test -> ingress controller';
 
 /** Helm's usual fullname rule: the release name when it contains the chart name, else "<release>-<chart>". */
@@ -25,11 +32,14 @@ export function chartFullname(release: Pick<Release, 'name' | 'chart'>): string 
   return full.slice(0, 63).replace(/-+$/, '');
 }
 
-/** The ingress-nginx controller Service from the releases (default ingress-nginx/ingress-nginx-controller). */
-export function ingressControllerService(releases: readonly Release[]): { namespace: string; name: string } {
-  const release = releases.find((r) => r.chart === 'ingress-nginx');
-  if (!release) return { namespace: 'ingress-nginx', name: 'ingress-nginx-controller' };
-  return { namespace: release.namespace, name: `${chartFullname(release)}-controller` };
+/**
+ * Traefik's Service from the releases (default traefik/traefik): the traefik chart names it by its fullname
+ * (templates/_service.tpl), the release name when that contains "traefik".
+ */
+export function gatewayService(releases: readonly Release[]): { namespace: string; name: string } {
+  const release = releases.find((r) => r.chart === 'traefik');
+  if (!release) return { namespace: 'traefik', name: 'traefik' };
+  return { namespace: release.namespace, name: chartFullname(release) };
 }
 
 export function rewriteRule(target: { namespace: string; name: string }, domain = DOMAIN): string {

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { CLUSTER_NAME, KUBE_CONTEXT, SERVICES, kubectl, renderCommand, type Cmd } from './commands.js';
-import { corednsCommands, ingressControllerService, rewriteRule } from './coredns.js';
+import { GATEWAY_API } from '../../cdk8s/src/gateway/api.js';
+import { corednsCommands, gatewayService, rewriteRule } from './coredns.js';
 import type { DistInputs, ObjectRef, Release, SecretKeySpec, SecretSpec } from './inputs.js';
 import { TOOLS } from './prerequisites.js';
 import { secretStepCommands } from './secrets.js';
@@ -55,9 +56,14 @@ export function helmCommand(release: Release, distDir: string): Cmd {
 }
 
 export function applyCommand(file: string): Cmd {
-  // Retries: right after a chart install its admission webhook (cert-manager, ingress-nginx, ECK) may
+  // Retries: right after a chart install its admission webhook (cert-manager, ECK) may
   // still be starting and reject the first request.
   return { argv: kubectl('apply', '--server-side', '--force-conflicts', '-f', file), retries: 5 };
+}
+
+/** The pinned Gateway API release's standard-install.yaml, applied server-side (cdk8s/src/gateway/api.ts pins it). */
+export function gatewayApiCommand(): Cmd {
+  return { argv: kubectl('apply', '--server-side', '--force-conflicts', '-f', GATEWAY_API.installUrl), retries: 3 };
 }
 
 interface WaitKind {
@@ -65,7 +71,7 @@ interface WaitKind {
   group: string;
   /** resource.group as kubectl accepts it, unambiguous even when several CRDs share a short name. */
   resource: string;
-  how: 'available' | 'rollout-status' | 'ready' | 'healthy' | 'green';
+  how: 'available' | 'rollout-status' | 'ready' | 'healthy' | 'green' | 'programmed';
 }
 
 const WAIT_KINDS: WaitKind[] = [
@@ -78,6 +84,8 @@ const WAIT_KINDS: WaitKind[] = [
   { kind: 'Kibana', group: 'kibana.k8s.elastic.co', resource: 'kibanas.kibana.k8s.elastic.co', how: 'green' },
   { kind: 'Logstash', group: 'logstash.k8s.elastic.co', resource: 'logstashes.logstash.k8s.elastic.co', how: 'green' },
   { kind: 'Beat', group: 'beat.k8s.elastic.co', resource: 'beats.beat.k8s.elastic.co', how: 'green' },
+  // Traefik accepted the Gateway and serves its listeners (it reports Programmed once it has loaded them).
+  { kind: 'Gateway', group: 'gateway.networking.k8s.io', resource: 'gateways.gateway.networking.k8s.io', how: 'programmed' },
 ];
 
 function groupOf(apiVersion: string): string {
@@ -87,7 +95,7 @@ function groupOf(apiVersion: string): string {
 /**
  * Waits for what the manifests create, namespace by namespace: Certificates Ready, Deployments Available,
  * StatefulSets and DaemonSets rolled out, Argo Rollouts Healthy (a jsonpath wait, no kubectl plugin),
- * Elastic resources green. Charts were already waited for by `helm --wait`.
+ * Elastic resources green, the Gateway Programmed. Charts were already waited for by `helm --wait`.
  */
 export function waitCommands(manifests: readonly { objects: ObjectRef[] }[]): Cmd[] {
   const byNamespace = new Map<string, Map<WaitKind, string[]>>();
@@ -119,6 +127,9 @@ export function waitCommands(manifests: readonly { objects: ObjectRef[] }[]): Cm
           break;
         case 'healthy':
           cmds.push({ argv: kubectl('wait', '--for=jsonpath={.status.phase}=Healthy', ...refs, '-n', ns, `--timeout=${WAIT_TIMEOUT}`) });
+          break;
+        case 'programmed':
+          cmds.push({ argv: kubectl('wait', '--for=condition=Programmed', ...refs, '-n', ns, `--timeout=${WAIT_TIMEOUT}`) });
           break;
         case 'green':
           cmds.push({ argv: kubectl('wait', '--for=jsonpath={.status.health}=green', ...refs, '-n', ns, `--timeout=${ELASTIC_WAIT_TIMEOUT}`) });
@@ -214,8 +225,8 @@ export function buildPlan(inputs: PlanInputs): Step[] {
     ],
   });
 
-  const rule = rewriteRule(ingressControllerService(inputs.dist?.releases ?? []));
-  steps.push({ id: 'coredns', type: 'coredns', title: 'CoreDNS: resolve *.courseops.test to the ingress controller', rule, commands: corednsCommands(rule) });
+  const rule = rewriteRule(gatewayService(inputs.dist?.releases ?? []));
+  steps.push({ id: 'coredns', type: 'coredns', title: 'CoreDNS: resolve *.courseops.test to the Gateway (Traefik)', rule, commands: corednsCommands(rule) });
 
   const buildArgs = inputs.baseImage ? ['--build-arg', `BASE_IMAGE=${inputs.baseImage}`] : [];
   steps.push({
@@ -249,6 +260,16 @@ export function buildPlan(inputs: PlanInputs): Step[] {
     title: `Create the generated secrets (${dist.secrets.length})`,
     secrets: dist.secrets,
     commands: secretStepCommands(dist.secrets),
+  });
+
+  // The Gateway API CRDs come before every release: cert-manager enables its gateway-shim only if they exist
+  // when it starts (its certificates for the Gateway's listeners land in the Gateway's namespace), and the
+  // traefik chart creates a GatewayClass. Server-side: CRDs are too large for a client-side apply.
+  steps.push({
+    id: 'gateway-api',
+    type: 'commands',
+    title: `Install the Gateway API CRDs (${GATEWAY_API.version}, ${GATEWAY_API.channel} channel)`,
+    commands: [gatewayApiCommand()],
   });
 
   steps.push({

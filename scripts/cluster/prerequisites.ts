@@ -26,7 +26,7 @@ export const TOOLS: readonly Tool[] = [
   },
   {
     name: 'helm',
-    why: 'installs the platform charts (cert-manager, ingress-nginx, kube-prometheus-stack, ...)',
+    why: 'installs the platform charts (cert-manager, traefik, kube-prometheus-stack, ...)',
     hint: 'install Helm 3.8 or later (OCI charts): `brew install helm` or https://helm.sh/docs/intro/install/',
   },
 ];

@@ -1,7 +1,7 @@
 /**
  * npm run smoke [-- --insecure] [--context CTX] [--dist DIR] [--targets-timeout SECONDS] [--dry-run]
  *
- * End-to-end checks of a running cluster, through the ingress on 127.0.0.1 (the hostnames of
+ * End-to-end checks of a running cluster, through the Gateway (Traefik's hostPorts) on 127.0.0.1 (the hostnames of
  * dist/hosts.json are resolved to 127.0.0.1 here, so /etc/hosts is not needed for the smoke test), with
  * TLS verified against the cluster's root CA (the Secret of the synthesized cert-manager CA Certificate,
  * else a Secret named courseops-ca) unless --insecure:
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
 
   const checks: Check[] = [
     {
-      name: 'course API: create and read a course through the ingress',
+      name: 'course API: create and read a course through the Gateway',
       run: async () => {
         const base = `https://${host('course')}`;
         const created = await request(`${base}/api/courses`, opts, 'POST', { title: `Smoke test ${suffix}`, credits: 3 });

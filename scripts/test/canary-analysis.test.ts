@@ -5,7 +5,8 @@
  * runs with the arguments the Rollout would pass, and its condition decides as Argo Rollouts would:
  * a healthy canary passes, a canary with FAULT_RATE=0.2 fails, a canary that got no traffic fails.
  *
- * Not here: `ingress-success-ratio` reads ingress-nginx's metrics, which only exist in the cluster.
+ * Not here: `gateway-success-ratio` reads Traefik's metrics, which exist only in the cluster and the box
+ * (cdk8s/test/delivery-gateway-metrics.test.ts evaluates it with promtool on Traefik-shaped series).
  * The conditions are written in the part of Argo Rollouts' expression language that JavaScript reads the
  * same way (cdk8s/src/delivery/analysis.ts), so they are evaluated as JavaScript.
  */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { COREDNS_MARKER, addRewrite, chartFullname, ingressControllerService, rewriteRule } from '../cluster/coredns.js';
+import { COREDNS_MARKER, addRewrite, chartFullname, gatewayService, rewriteRule } from '../cluster/coredns.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -33,7 +33,9 @@ describe('kind-config.yaml', () => {
     ]);
   });
 
-  it('pins the node image by tag and digest, to a Kubernetes ingress-nginx 4.15 is tested on (1.31-1.35)', () => {
+  // 1.31 and up: the Gateway API v1.6.1 standard install has a ValidatingAdmissionPolicy (GA in 1.30), and 1.35
+  // is the newest the pinned operators are tested on.
+  it('pins the node image by tag and digest, to a Kubernetes the Gateway API CRDs and the operators support (1.31-1.35)', () => {
     const m = /^kindest\/node:v1\.(\d+)\.\d+@sha256:[0-9a-f]{64}$/.exec(config.nodes[0]!.image);
     expect(m, config.nodes[0]!.image).not.toBeNull();
     const minor = Number(m![1]);
@@ -72,10 +74,10 @@ const KIND_COREFILE = `.:53 {
 `;
 
 describe('CoreDNS rewrite', () => {
-  const rule = rewriteRule({ namespace: 'ingress-nginx', name: 'ingress-nginx-controller' });
+  const rule = rewriteRule({ namespace: 'traefik', name: 'traefik' });
 
-  it('rewrites *.courseops.test to the ingress controller Service with the answer rewritten back', () => {
-    expect(rule).toBe('rewrite name regex ^(.+\\.)?courseops\\.test\\.?$ ingress-nginx-controller.ingress-nginx.svc.cluster.local answer auto');
+  it("rewrites *.courseops.test to Traefik's Service with the answer rewritten back", () => {
+    expect(rule).toBe('rewrite name regex ^(.+\\.)?courseops\\.test\\.?$ traefik.traefik.svc.cluster.local answer auto');
     const regex = new RegExp(rule.split(' ')[3]!);
     for (const name of ['dex.courseops.test.', 'dex.courseops.test', 'a.b.courseops.test.', 'courseops.test.']) expect(regex.test(name), name).toBe(true);
     for (const name of ['xcourseops.test.', 'courseops.test.evil.', 'kubernetes.default.svc.cluster.local.']) expect(regex.test(name), name).toBe(false);
@@ -91,7 +93,7 @@ describe('CoreDNS rewrite', () => {
 
   it('replaces its own rule when the target changes', () => {
     const first = addRewrite(KIND_COREFILE, rule).corefile;
-    const other = rewriteRule({ namespace: 'ingress', name: 'edge-ingress-nginx-controller' });
+    const other = rewriteRule({ namespace: 'edge', name: 'edge-traefik' });
     const second = addRewrite(first, other);
     expect(second.changed).toBe(true);
     expect(second.corefile).toContain(other);
@@ -103,11 +105,19 @@ describe('CoreDNS rewrite', () => {
     expect(() => addRewrite('example.org {\n    whoami\n}\n', rule)).toThrow(/\.:53/);
   });
 
-  it('finds the ingress controller Service from the releases', () => {
-    const base = { order: 2, repo: 'https://kubernetes.github.io/ingress-nginx', chart: 'ingress-nginx', version: '4.15.1', valuesFile: 'x' };
-    expect(ingressControllerService([{ ...base, name: 'ingress-nginx', namespace: 'ingress-nginx' }])).toEqual({ namespace: 'ingress-nginx', name: 'ingress-nginx-controller' });
-    expect(ingressControllerService([{ ...base, name: 'edge', namespace: 'ingress' }])).toEqual({ namespace: 'ingress', name: 'edge-ingress-nginx-controller' });
-    expect(ingressControllerService([])).toEqual({ namespace: 'ingress-nginx', name: 'ingress-nginx-controller' });
-    expect(chartFullname({ name: 'my-ingress-nginx', chart: 'ingress-nginx' })).toBe('my-ingress-nginx');
+  it("finds Traefik's Service from the releases (the chart names it by its fullname)", () => {
+    const base = { order: 2, repo: 'https://traefik.github.io/charts', chart: 'traefik', version: '41.3.0', valuesFile: 'x' };
+    expect(gatewayService([{ ...base, name: 'traefik', namespace: 'traefik' }])).toEqual({ namespace: 'traefik', name: 'traefik' });
+    expect(gatewayService([{ ...base, name: 'edge', namespace: 'ingress' }])).toEqual({ namespace: 'ingress', name: 'edge-traefik' });
+    expect(gatewayService([])).toEqual({ namespace: 'traefik', name: 'traefik' });
+    expect(chartFullname({ name: 'my-traefik', chart: 'traefik' })).toBe('my-traefik');
+  });
+
+  it('keeps the marker of clusters brought up with the old ingress controller, so its rule is replaced, not doubled', () => {
+    const old = rewriteRule({ namespace: 'ingress-nginx', name: 'ingress-nginx-controller' });
+    const before = addRewrite(KIND_COREFILE, old).corefile;
+    const after = addRewrite(before, rule).corefile;
+    expect(after.match(/rewrite name/g)).toHaveLength(1);
+    expect(after).toContain(rule);
   });
 });

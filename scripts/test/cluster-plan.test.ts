@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_API } from '../../cdk8s/src/gateway/api.js';
 import { parseFlags } from '../cluster/cli.js';
 import { shellQuote } from '../cluster/commands.js';
 import { loadDist, type DistInputs } from '../cluster/inputs.js';
-import { buildPlan, helmCommand, hostsLine, renderPlan } from '../cluster/plan.js';
+import { buildPlan, helmCommand, hostsLine, renderPlan, waitCommands } from '../cluster/plan.js';
 import { FIXTURE_HOSTS, writeFixtureDist } from '../cluster/testing/fixture-dist.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -31,7 +32,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the dry-run plan', () => {
-  it('lists the steps in order: prerequisites, cluster, CoreDNS, images, secrets, helm, apply, waits, hosts line', () => {
+  it('lists the steps in order: prerequisites, cluster, CoreDNS, images, secrets, Gateway API CRDs, helm, apply, waits, hosts line', () => {
     const prereq = at('docker info');
     at('kind version', prereq);
     at('helm version', prereq);
@@ -44,20 +45,22 @@ describe('the dry-run plan', () => {
     expect(loads).toEqual([...loads].sort((a, b) => a - b));
     expect(Math.max(...builds)).toBeLessThan(Math.min(...loads));
     const secrets = at(/apply .* -f - +\(stdin: Secret /, Math.max(...loads));
-    const helm = at('helm upgrade --install', secrets);
+    const crds = at(`kubectl --context kind-courseops apply --server-side --force-conflicts -f ${GATEWAY_API.installUrl}`, secrets);
+    const helm = at('helm upgrade --install', crds);
     const apply = at(/apply --server-side --force-conflicts -f .*manifests/, helm);
     const wait = at(/kubectl --context kind-courseops (wait|rollout status)/, apply);
     const hosts = at('  127.0.0.1 ', wait);
     expect(lines.filter((l) => l.startsWith('== '))).toEqual([
       '== 1. Check prerequisites (docker, kind, kubectl, helm) ==',
       '== 2. Create the kind cluster courseops ==',
-      '== 3. CoreDNS: resolve *.courseops.test to the ingress controller ==',
+      '== 3. CoreDNS: resolve *.courseops.test to the Gateway (Traefik) ==',
       '== 4. Build the service images and load them into kind ==',
       '== 5. Create the generated secrets (8) ==',
-      '== 6. Install the Helm releases in order (cert-manager, ingress-nginx, kube-prometheus-stack, eck-operator, argo-rollouts, dex) ==',
-      `== 7. Apply ${path.join(dist.distDir, 'manifests')} server-side (5 files) ==`,
-      '== 8. Wait for every workload ==',
-      '== 9. Hosts, URLs and credentials ==',
+      '== 6. Install the Gateway API CRDs (v1.6.1, standard channel) ==',
+      '== 7. Install the Helm releases in order (cert-manager, traefik, kube-prometheus-stack, eck-operator, argo-rollouts, dex) ==',
+      `== 8. Apply ${path.join(dist.distDir, 'manifests')} server-side (5 files) ==`,
+      '== 9. Wait for every workload ==',
+      '== 10. Hosts, URLs and credentials ==',
     ]);
     expect(hosts).toBeGreaterThan(wait);
   });
@@ -67,7 +70,7 @@ describe('the dry-run plan', () => {
     const v = (f: string) => path.join(dist.distDir, 'helm', f);
     expect(helm).toEqual([
       `helm upgrade --install cert-manager oci://quay.io/jetstack/charts/cert-manager --version v1.21.0 -n cert-manager --create-namespace -f ${v('01-cert-manager.values.yaml')} --wait --timeout 10m --kube-context kind-courseops`,
-      `helm upgrade --install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx --version 4.15.1 -n ingress-nginx --create-namespace -f ${v('02-ingress-nginx.values.yaml')} --wait --timeout 10m --kube-context kind-courseops`,
+      `helm upgrade --install traefik traefik --repo https://traefik.github.io/charts --version 41.3.0 -n traefik --create-namespace -f ${v('02-traefik.values.yaml')} --wait --timeout 10m --kube-context kind-courseops`,
       `helm upgrade --install kube-prometheus-stack kube-prometheus-stack --repo https://prometheus-community.github.io/helm-charts --version 88.0.0 -n monitoring --create-namespace -f ${v('03-kube-prometheus-stack.values.yaml')} --wait --timeout 15m --kube-context kind-courseops`,
       `helm upgrade --install eck-operator eck-operator --repo https://helm.elastic.co --version 3.5.0 -n elastic-system --create-namespace -f ${v('04-eck-operator.values.yaml')} --wait --timeout 10m --kube-context kind-courseops`,
       `helm upgrade --install argo-rollouts argo-rollouts --repo https://argoproj.github.io/argo-helm --version 2.41.0 -n argo-rollouts --create-namespace -f ${v('05-argo-rollouts.values.yaml')} --wait --timeout 10m --kube-context kind-courseops`,
@@ -101,8 +104,15 @@ describe('the dry-run plan', () => {
     expect(lines.join('\n')).not.toMatch(/"data"|[A-Za-z0-9_-]{32,}/);
   });
 
+  it('waits for the Gateway to be programmed by Traefik', () => {
+    const cmds = waitCommands([{ objects: [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', name: 'courseops', namespace: 'traefik' }] }]);
+    expect(cmds.map((c) => c.argv.join(' '))).toEqual([
+      'kubectl --context kind-courseops wait --for=condition=Programmed gateways.gateway.networking.k8s.io/courseops -n traefik --timeout=10m',
+    ]);
+  });
+
   it('applies every manifest server-side in file-name order', () => {
-    const applied = lines.filter((l) => l.includes('apply --server-side --force-conflicts -f '));
+    const applied = lines.filter((l) => l.includes('apply --server-side --force-conflicts -f ') && l.includes('/manifests/'));
     expect(applied.map((l) => path.basename(l.split(' -f ')[1]!))).toEqual([
       '00-namespaces.yaml',
       '10-certificates.yaml',
@@ -113,7 +123,7 @@ describe('the dry-run plan', () => {
   });
 
   it('waits for deployments, statefulsets, daemonsets, Argo Rollouts (jsonpath, no plugin) and Elastic health', () => {
-    const waits = lines.slice(at('== 8.'), at('== 9.')).filter((l) => l.startsWith('kubectl'));
+    const waits = lines.slice(at('== 9.'), at('== 10.')).filter((l) => l.startsWith('kubectl'));
     expect(waits).toContain('kubectl --context kind-courseops wait --for=condition=Available deployment/status -n courseops --timeout=10m');
     expect(waits).toContain('kubectl --context kind-courseops rollout status statefulset/postgres -n courseops --timeout=10m');
     expect(waits).toContain('kubectl --context kind-courseops rollout status daemonset/node-agent -n monitoring --timeout=10m');

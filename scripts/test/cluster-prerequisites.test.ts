@@ -130,7 +130,7 @@ describe('running the plan', () => {
     // The CoreDNS ConfigMap goes in on stdin with the rewrite inside the .:53 block.
     const coredns = tools.calls.find((c) => c.input?.includes('"ConfigMap"'));
     expect(JSON.parse(coredns!.input!).data.Corefile).toContain(
-      'rewrite name regex ^(.+\\.)?courseops\\.test\\.?$ ingress-nginx-controller.ingress-nginx.svc.cluster.local answer auto',
+      'rewrite name regex ^(.+\\.)?courseops\\.test\\.?$ traefik.traefik.svc.cluster.local answer auto',
     );
     // Nothing secret reached an argv.
     const secretInputs = tools.calls.filter((c) => c.input?.includes('"Secret"'));
@@ -146,7 +146,7 @@ describe('running the plan', () => {
 
   it('skips creating the cluster when kind lists it, and the CoreDNS patch when it is in place', async () => {
     const steps = buildPlan({ dist, synth: false });
-    const patched = `.:53 {\n    # courseops: *.courseops.test -> ingress controller\n    rewrite name regex ^(.+\\.)?courseops\\.test\\.?$ ingress-nginx-controller.ingress-nginx.svc.cluster.local answer auto\n    errors\n}\n`;
+    const patched = `.:53 {\n    # courseops: *.courseops.test -> ingress controller\n    rewrite name regex ^(.+\\.)?courseops\\.test\\.?$ traefik.traefik.svc.cluster.local answer auto\n    errors\n}\n`;
     const tools = fakeTools((argv) => {
       const text = argv.join(' ');
       if (text === 'kind get clusters') return { code: 0, stdout: 'other\ncourseops\n', stderr: '' };
@@ -178,13 +178,13 @@ describe('running the plan', () => {
   it('fails fast with the failing command and its stderr', async () => {
     const steps = buildPlan({ dist, synth: false });
     const tools = fakeTools((argv) =>
-      argv[0] === 'helm' && argv[3] === 'ingress-nginx' ? { code: 1, stdout: '', stderr: 'Error: INSTALLATION FAILED: context deadline exceeded' } : undefined,
+      argv[0] === 'helm' && argv[3] === 'traefik' ? { code: 1, stdout: '', stderr: 'Error: INSTALLATION FAILED: context deadline exceeded' } : undefined,
     );
     const err = await runPlan(steps, { runner: tools.runner, lookup: only('docker', 'kind', 'kubectl', 'helm'), fileRoots: [dist.distDir], silent: true }).catch((e: Error) => e);
-    expect((err as Error).message).toContain('command failed (exit 1): helm upgrade --install ingress-nginx ingress-nginx --repo');
+    expect((err as Error).message).toContain('command failed (exit 1): helm upgrade --install traefik traefik --repo');
     expect((err as Error).message).toContain('Error: INSTALLATION FAILED: context deadline exceeded');
     const last = tools.calls.at(-1)!;
-    expect(renderCommand({ argv: last.argv })).toContain('helm upgrade --install ingress-nginx');
+    expect(renderCommand({ argv: last.argv })).toContain('helm upgrade --install traefik');
   });
 
   it('retries a server-side apply that races a starting webhook', async () => {

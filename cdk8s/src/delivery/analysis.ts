@@ -1,6 +1,6 @@
 /**
- * What decides a canary: Prometheus queries on the canary's own pods and on ingress-nginx's canary
- * upstream, and the conditions Argo Rollouts applies to their results. Plain data, so the same
+ * What decides a canary: Prometheus queries on the canary's own pods and on the gateway's (Traefik's)
+ * requests to the canary Service, and the conditions Argo Rollouts applies to their results. Plain data, so the same
  * definitions become the AnalysisTemplates (./templates.ts) and run against a real local Prometheus in
  * the tests (scripts/test/canary-analysis.test.ts).
  *
@@ -10,6 +10,7 @@
  */
 import { NON_SLI_ROUTE_MATCHER } from '../monitoring/rules.js';
 import { defaultThresholds } from '../monitoring/service-rules.js';
+import { traefikBackendSuccessRatio } from './gateway-metrics.js';
 
 /** The AnalysisTemplates' arguments, filled in by the Rollout (see strategy.ts). */
 export const ANALYSIS_ARGS = ['service', 'namespace', 'canary-hash', 'canary-service'] as const;
@@ -44,7 +45,7 @@ export interface AnalysisMetric {
   readonly successCondition: string;
   /** Background analysis: the measurement fails only when this holds (no data is not a failure there); none = not run in the background. */
   readonly failureCondition?: string;
-  /** Needs ingress-nginx's metrics: no data outside a cluster. */
+  /** Needs the gateway's (Traefik's) metrics: no data outside a cluster or the box. */
   readonly clusterOnly?: boolean;
 }
 
@@ -56,9 +57,6 @@ const canaryRequests = (extra = '') => canarySeries('http_requests_total', extra
 export function canaryMetrics(thresholds: CanaryThresholds = defaultCanaryThresholds): AnalysisMetric[] {
   const t = thresholds;
   const w = ANALYSIS_WINDOW;
-  // ingress-nginx labels a request served by the canary Ingress with its upstream, `<namespace>-<service>-<port>`.
-  const nginxCanary = (extra = '') =>
-    `nginx_ingress_controller_requests{namespace="${arg('namespace')}",canary=~"${arg('namespace')}-${arg('canary-service')}-.+"${extra}}`;
   // With data, result[0] compared to a threshold: no data makes every one of these false.
   const measured = (comparison: string) => `len(result) > 0 && result[0] ${comparison}`;
   return [
@@ -76,10 +74,12 @@ export function canaryMetrics(thresholds: CanaryThresholds = defaultCanaryThresh
       successCondition: measured(`>= ${t.minSuccessRatio}`),
       failureCondition: measured(`< ${t.minSuccessRatio}`),
     },
-    // The same seen by the ingress controller: also counts requests the canary never answered (502, 504).
+    // The same seen by the gateway: Traefik's requests to the canary Service, so it also counts requests
+    // the canary never answered (502, 504). Selected by Traefik's `service` label alone (see
+    // gateway-metrics.ts): the scrape's `namespace` is Traefik's, never the app's.
     {
-      name: 'ingress-success-ratio',
-      query: `sum(rate(${nginxCanary(',status!~"5.."')}[${w}])) / sum(rate(${nginxCanary()}[${w}]))`,
+      name: 'gateway-success-ratio',
+      query: traefikBackendSuccessRatio(arg('namespace'), arg('canary-service'), w),
       successCondition: measured(`>= ${t.minSuccessRatio}`),
       failureCondition: measured(`< ${t.minSuccessRatio}`),
       clusterOnly: true,

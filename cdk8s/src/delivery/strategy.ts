@@ -5,6 +5,7 @@ import {
   type RolloutSpecStrategy,
   type RolloutSpecStrategyCanarySteps,
 } from '../../imports/rollout-argoproj.io.js';
+import { gatewayApiPlugin } from '../helm/values/argo-rollouts.js';
 import type { ServiceNames } from '../microservice/mixin.js';
 import type { AnalysisArg } from './analysis.js';
 import { analysisTemplateNames } from './templates.js';
@@ -21,8 +22,17 @@ export interface CanaryStrategyProps {
   readonly service: string;
   readonly namespace: string;
   readonly names: ServiceNames;
-  /** With a public route the ingress controller splits traffic by weight; without one, pods do by count. */
+  /** With a public route the gateway splits traffic by weight; without one, pods do by count. */
   readonly publicRoute: boolean;
+}
+
+/**
+ * The Argo Rollouts Gateway API plugin's configuration (its GatewayAPITrafficRouting, pkg/plugin/types.go
+ * at v0.15.0): it sets the weights of the stable and canary Services' backendRefs in the service's
+ * HTTPRoute, which our manifests leave unweighted so that a re-apply never resets them mid-canary.
+ */
+export function gatewayTrafficRouting(props: Pick<CanaryStrategyProps, 'namespace' | 'names'>) {
+  return { plugins: { [gatewayApiPlugin.name]: { httpRoute: props.names.httpRoute, namespace: props.namespace } } };
 }
 
 /** The arguments the AnalysisTemplates take, from the Rollout: the canary's pod-template hash is the newest one. */
@@ -56,7 +66,7 @@ export function canaryStrategy(props: CanaryStrategyProps): RolloutSpecStrategy 
       canaryService: props.names.canaryService,
       maxUnavailable: RolloutSpecStrategyCanaryMaxUnavailable.fromNumber(0),
       maxSurge: RolloutSpecStrategyCanaryMaxSurge.fromString('25%'),
-      ...(props.publicRoute ? { trafficRouting: { nginx: { stableIngress: props.names.httpRoute } } } : {}),
+      ...(props.publicRoute ? { trafficRouting: gatewayTrafficRouting(props) } : {}),
       analysis: { templates: [{ templateName: templates.background }], args, startingStep: 1 },
       steps: [
         { setWeight: first },

@@ -40,11 +40,11 @@ export const chartAppVersions = {
     source: 'cert-manager/cert-manager@v1.21.1 (24e33194fb39488eff2bbf10c6dc640f407cad44)',
     images: { 'cert-manager': 'v1.21.1' },
   },
-  // kubernetes/ingress-nginx@helm-chart-4.15.1:charts/ingress-nginx/values.yaml controller.image.tag.
-  'ingress-nginx': {
-    chart: '4.15.1',
-    source: 'kubernetes/ingress-nginx@helm-chart-4.15.1 (0a5901f3c64f11e92e487799b8da3f00cca37515)',
-    images: { controller: 'v1.15.1' },
+  // traefik/traefik-helm-chart@v41.3.0:traefik/Chart.yaml appVersion (image.tag null: the appVersion).
+  traefik: {
+    chart: '41.3.0',
+    source: 'traefik/traefik-helm-chart@v41.3.0 (a8a66d0098703627b2cf352c66b1725c196a734a)',
+    images: { traefik: 'v3.7.11' },
   },
   // elastic/cloud-on-k8s@v3.5.0:deploy/eck-operator/Chart.yaml appVersion (image.tag null: the appVersion).
   'eck-operator': {

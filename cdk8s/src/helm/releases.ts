@@ -10,7 +10,6 @@ import { argoRolloutsFootprint, argoRolloutsValues } from './values/argo-rollout
 import { certManagerFootprint, certManagerValues } from './values/cert-manager.js';
 import { DEX_CLIENTS_SECRET, DEX_USERS_SECRET, dexFootprint, dexService, dexValues, staticUsers } from './values/dex.js';
 import { eckOperatorFootprint, eckOperatorValues } from './values/eck-operator.js';
-import { ingressNginxFootprint, ingressNginxValues } from './values/ingress-nginx.js';
 import {
   ALERTMANAGER_WEBHOOK_SECRET,
   GRAFANA_ADMIN_SECRET,
@@ -23,6 +22,7 @@ import { METRICS_SERVER_RELEASE, metricsServerFootprint, metricsServerValues } f
 import { OAUTH2_PROXY_SECRET, oauth2ProxyFootprint, oauth2ProxyValues } from './values/oauth2-proxy.js';
 import { BLACKBOX_RELEASE, blackboxExporterFootprint, blackboxExporterValues } from './values/prometheus-blackbox-exporter.js';
 import { PUSHGATEWAY_RELEASE, pushgatewayFootprint, pushgatewayValues } from './values/prometheus-pushgateway.js';
+import { TRAEFIK_RELEASE, traefikFootprint, traefikValues } from './values/traefik.js';
 
 /** A Helm release as data: the bring-up installs it with `helm upgrade --install --wait`. */
 export interface HelmRelease {
@@ -55,9 +55,12 @@ export interface ReleaseContext {
 
 /**
  * The releases in install order. CRDs come before anything that uses them: kube-prometheus-stack first,
- * since the other charts create ServiceMonitors; cert-manager, ingress-nginx, ECK and Argo Rollouts
- * before dist/manifests/ (ClusterIssuers, Ingresses, Rollouts); Dex before oauth2-proxy; the blackbox exporter
- * (the prober of the Probes in dist/manifests/) after kube-prometheus-stack and the ingress controller it probes through;
+ * since the other charts create ServiceMonitors; cert-manager, Traefik, ECK and Argo Rollouts before
+ * dist/manifests/ (ClusterIssuers; the GatewayClass and Middleware CRD the Gateway and routes need; Rollouts).
+ * The Gateway API CRDs are not a release: the bring-up applies them before the first release (src/gateway/api.ts),
+ * since cert-manager only starts its gateway-shim when they exist and Traefik's provider watches them. Dex before
+ * oauth2-proxy; the blackbox exporter (the prober of the Probes in dist/manifests/) after kube-prometheus-stack
+ * and Traefik, which it probes through;
  * metrics-server last: it needs no other release and none needs it (only the HPAs of dist/manifests/ read its API).
  * The Secrets they reference are created by the bring-up before the first release (dist/secrets.json).
  */
@@ -155,7 +158,7 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
       { grafana: 'grafana', 'kube-state-metrics': 'kube-state-metrics', 'prometheus-node-exporter': 'prometheus-node-exporter' },
     ),
     release(2, 'cert-manager', 'cert-manager', ns.certManager.name, certManagerValues(), certManagerFootprint),
-    release(3, 'ingress-nginx', 'ingress-nginx', ns.ingress.name, ingressNginxValues(), ingressNginxFootprint),
+    release(3, TRAEFIK_RELEASE, 'traefik', ns.ingress.name, traefikValues(), traefikFootprint),
     release(4, 'eck-operator', 'eck-operator', ns.elastic.name, eckOperatorValues(), eckOperatorFootprint),
     release(5, 'argo-rollouts', 'argo-rollouts', ns.rollouts.name, argoRolloutsValues(), argoRolloutsFootprint),
     release(6, 'dex', 'dex', ns.auth.name, dexValues(h), dexFootprint),

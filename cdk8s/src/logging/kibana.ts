@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import { Kibana, type KibanaSpecPodTemplate } from '../../imports/kibana-kibana.k8s.elastic.co.js';
-import { TlsIngress } from '../tls/ingress.js';
-import { ELASTIC_RUN_AS, LOGGING_NAMESPACE, STACK_VERSION, labelsOf, names, ports } from './names.js';
+import { BackendTlsPolicy } from '../gateway/backend-tls.js';
+import { HostRoute } from '../gateway/host-route.js';
+import { ELASTIC_RUN_AS, LOGGING_NAMESPACE, STACK_VERSION, caSecrets, labelsOf, names, ports } from './names.js';
 import { eckPodTemplate } from './pod-template.js';
 import { resourceRequirements } from '../resources.js';
 import { sizing } from './sizing.js';
@@ -11,11 +12,22 @@ export interface LogUiProps {
   readonly host: string;
 }
 
+/** ECK's HTTP Service of the Kibana (`<name>-kb-http`) and the name its self-signed certificate carries. */
+export const kibanaHttpService = `${names.kibana}-kb-http`;
+export const kibanaCertificateName = `${kibanaHttpService}.${LOGGING_NAMESPACE}.svc`;
+
 /**
- * Kibana, connected to the log store by ECK (its own service account token, the cluster CA), behind
- * the ingress controller on the reserved `kibana` host with TLS from the platform CA. Kibana keeps its
- * own HTTPS (ECK's self-signed certificate), so the controller speaks HTTPS to it. Everything in Kibana
- * needs a login: Elasticsearch security is on, and the users are the file realm's (users.ts).
+ * Kibana, connected to the log store by ECK (its own service account token, the cluster CA), routed by the
+ * Gateway on the reserved `kibana` host with TLS from the platform CA. Everything in Kibana needs a login:
+ * Elasticsearch security is on, and the users are the file realm's (users.ts).
+ *
+ * Kibana keeps its own HTTPS (ECK's self-signed certificate) and Traefik validates it, rather than ECK's
+ * HTTP TLS being turned off: a BackendTLSPolicy (Gateway API v1.6.1 standard channel) names ECK's public CA
+ * Secret `<name>-kb-http-certs-public` (key `ca.crt`, in Kibana's namespace as the policy requires) and the
+ * name `<name>-kb-http.<namespace>.svc`, one of the DNS names ECK 3.5.0 puts in the certificate
+ * (pkg/controller/common/certificates/http_reconcile.go, GetServiceDNSName). Traefik v3.7.11 reads a Secret's
+ * `ca.crt` for it and then speaks https to the Service. So the hop from Traefik to Kibana stays encrypted
+ * and authenticated, and the bootstrap Job keeps calling Kibana over HTTPS unchanged.
  */
 export class LogUi extends Construct {
   constructor(scope: Construct, id: string, props: LogUiProps) {
@@ -53,14 +65,21 @@ export class LogUi extends Construct {
       },
     });
 
-    new TlsIngress(this, 'Ingress', {
+    new HostRoute(this, 'Route', {
       name: names.kibana,
       namespace: LOGGING_NAMESPACE,
+      hostKey: 'kibana',
       host: props.host,
-      tlsSecretName: 'kibana-tls',
       labels,
-      annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
-      paths: [{ path: '/', service: `${names.kibana}-kb-http`, port: ports.kibana }],
+      rules: [{ path: '/', backends: [{ name: kibanaHttpService, port: ports.kibana }] }],
+    });
+    new BackendTlsPolicy(this, 'BackendTls', {
+      name: kibanaHttpService,
+      namespace: LOGGING_NAMESPACE,
+      service: kibanaHttpService,
+      caSecret: caSecrets.kibana,
+      hostname: kibanaCertificateName,
+      labels,
     });
   }
 }

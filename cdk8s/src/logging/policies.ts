@@ -22,7 +22,7 @@ const rule = (peer: Peer, port: number, why: string): PolicyRule => ({ peers: [p
 
 /**
  * The flows of the logging stack, and nothing else (both namespaces are default-deny plus DNS):
- * Filebeat -> Logstash 5044 -> Elasticsearch 9200 <- Kibana; the ingress controller -> Kibana 5601;
+ * Filebeat -> Logstash 5044 -> Elasticsearch 9200 <- Kibana; the Gateway (Traefik) -> Kibana 5601;
  * the bootstrap Job -> Elasticsearch and Kibana; the ECK operator -> the APIs it manages (9200, 5601,
  * 9600); Filebeat -> the API server (pod metadata).
  */
@@ -41,7 +41,7 @@ export const loggingFlows: Record<LoggingPart, { namespace: string; ingress?: Po
   kibana: {
     namespace: LOGGING_NAMESPACE,
     ingress: [
-      rule(peers.ingressController, ports.kibana, 'people reach Kibana through the ingress controller'),
+      rule(peers.gateway, ports.kibana, 'people reach Kibana through the Gateway (Traefik, HTTPS validated by a BackendTLSPolicy)'),
       rule(p.bootstrap, ports.kibana, 'the bootstrap Job imports the saved objects'),
       rule(p.eckOperator, ports.kibana, 'the ECK operator checks Kibana'),
     ],

@@ -12,12 +12,12 @@ import { AllowPolicy, type PolicyRule } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
 import type { ServiceDecl } from '../services.js';
 import { serviceNames, type MixinContext, type PodContribution, type ServiceMixin } from './mixin.js';
-import { TlsIngress } from '../tls/ingress.js';
+import { HostRoute } from '../gateway/host-route.js';
 
 /** The uid/gid of the service images (USER 10001:10001 in services/<name>/Dockerfile). */
 export const SERVICE_RUN_AS = { uid: 10001, gid: 10001 } as const;
 
-/** Seconds: preStop sleep (endpoints removal and ingress reload catch up) and the app's own readiness drain. */
+/** Seconds: preStop sleep (endpoints removal reaches Traefik and kube-proxy) and the app's own readiness drain. */
 export const PRE_STOP_SLEEP_SECONDS = 5;
 export const SHUTDOWN_DELAY_MS = 5000;
 export const TERMINATION_GRACE_SECONDS = 30;
@@ -31,8 +31,8 @@ export const clusterUrl = (decl: ServiceDecl, namespace: string) =>
   `http://${serviceNames(decl.name).stableService}.${namespace}.svc.cluster.local:${decl.port}`;
 
 /**
- * One service of the platform, from its declaration: an Argo Rollout (canary with ingress-nginx traffic
- * routing and Prometheus analysis, src/delivery) and its AnalysisTemplates, stable/canary/metrics Services, an Ingress with TLS,
+ * One service of the platform, from its declaration: an Argo Rollout (canary with Gateway API traffic
+ * routing and Prometheus analysis, src/delivery) and its AnalysisTemplates, stable/canary/metrics Services, an HTTPRoute,
  * ServiceAccount, ConfigMap, PodDisruptionBudget, HorizontalPodAutoscaler and NetworkPolicies; then
  * the mixins (ServiceMonitor, PostgreSQL, ...).
  */
@@ -155,15 +155,24 @@ export class Microservice extends Construct {
       spec: { clusterIp: 'None', selector, ports: [servicePort] },
     });
 
-    // --- Ingress (the Rollout's stable ingress: the controller clones it for the canary)
+    // --- HTTPRoute: one rule to the stable and the canary Service, with no weights. Argo Rollouts' Gateway
+    // API plugin sets the weights during a canary; a re-apply of this manifest must not reset them.
     if (decl.ingress) {
-      new TlsIngress(this, 'Ingress', {
+      new HostRoute(this, 'HttpRoute', {
         name: names.httpRoute,
         namespace,
         labels,
+        hostKey: decl.ingress.host,
         host: props.hosts[decl.ingress.host],
-        tlsSecretName: `${decl.name}-tls`,
-        paths: [{ path: decl.ingress.path, service: names.stableService, port: names.port }],
+        rules: [
+          {
+            path: decl.ingress.path,
+            backends: [
+              { name: names.stableService, port: decl.port },
+              { name: names.canaryService, port: decl.port },
+            ],
+          },
+        ],
       });
     }
 
@@ -186,7 +195,7 @@ export class Microservice extends Construct {
     // --- NetworkPolicies: who may reach the pods, and whom the pods may reach
     const ingressRules: PolicyRule[] = [
       { peers: [peers.prometheus], ports: [decl.port], why: 'Prometheus scrapes /metrics' },
-      ...(decl.ingress ? [{ peers: [peers.ingressController], ports: [decl.port], why: `public route ${decl.ingress.path}` }] : []),
+      ...(decl.ingress ? [{ peers: [peers.gateway], ports: [decl.port], why: `public route ${decl.ingress.path} through the Gateway` }] : []),
       ...callers.map((c) => ({
         peers: [{ namespace, podLabels: selectorLabels({ name: c.name, instance: c.name }) }],
         ports: [decl.port],

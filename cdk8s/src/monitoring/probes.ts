@@ -14,7 +14,7 @@ export interface EndpointProbeTarget {
   readonly url: string;
 }
 
-/** One target per service with a public route: its URL through the ingress controller. */
+/** One target per service with a public route: its URL through the Gateway (Traefik). */
 export function endpointProbeTargets(services: readonly ServiceDecl[], hosts: Hosts): EndpointProbeTarget[] {
   return services.flatMap((s) => (s.ingress ? [{ service: s.name, url: `https://${hosts[s.ingress.host]}${s.ingress.path}` }] : []));
 }

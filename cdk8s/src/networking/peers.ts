@@ -1,13 +1,11 @@
+import { TRAEFIK_NAMESPACE, traefikPodLabels } from '../helm/values/traefik.js';
 import { ns } from '../namespaces.js';
 import type { Peer } from './policies.js';
 
 /** Well-known pods of the platform, by the labels their charts or operators set. */
 export const peers = {
-  /** ingress-nginx controller pods (chart ingress-nginx, release "ingress-nginx"). */
-  ingressController: {
-    namespace: ns.ingress.name,
-    podLabels: { 'app.kubernetes.io/name': 'ingress-nginx', 'app.kubernetes.io/component': 'controller' },
-  },
+  /** Traefik's pods (chart traefik, release "traefik"): the Gateway's data plane, the only way in from outside. */
+  gateway: { namespace: TRAEFIK_NAMESPACE, podLabels: traefikPodLabels },
   /** Prometheus pods created by the Prometheus Operator. */
   prometheus: { namespace: ns.monitoring.name, podLabels: { 'app.kubernetes.io/name': 'prometheus' } },
   /** Alertmanager pods created by the Prometheus Operator. */

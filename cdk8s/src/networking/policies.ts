@@ -6,7 +6,7 @@ import { NAMESPACE_NAME_LABEL } from '../labels.js';
 export type Peer =
   /** Pods (optionally by labels) of one namespace. */
   | { readonly namespace: string; readonly podLabels?: Readonly<Record<string, string>> }
-  /** Pods of every namespace (e.g. Prometheus scraping, the ingress controller's backends). */
+  /** Pods of every namespace (e.g. Prometheus scraping, Traefik's backends). */
   | { readonly anyNamespace: true; readonly podLabels?: Readonly<Record<string, string>> }
   /** Anything outside the pod network: the API server, node IPs, clients reaching a hostPort. */
   | { readonly world: true };

@@ -1,4 +1,5 @@
 import { METRICS_SERVER_PORT } from '../helm/values/metrics-server.js';
+import { traefikEntryPoints } from '../helm/values/traefik.js';
 import { ns, type NamespaceKey } from '../namespaces.js';
 import { peers } from './peers.js';
 import { ANY_NAMESPACE, API_SERVER_RULE, WORLD, type PolicyRule } from './policies.js';
@@ -21,7 +22,7 @@ export interface NamespaceNetworkProfile {
   readonly egress: readonly PolicyRule[];
 }
 
-const fromIngressController = (ports: number[], why: string): PolicyRule => ({ peers: [peers.ingressController], ports, why });
+const fromGateway = (ports: number[], why: string): PolicyRule => ({ peers: [peers.gateway], ports, why });
 
 export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
   apps: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },
@@ -29,7 +30,7 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
     sameNamespace: true,
     prometheusScrape: false,
     ingress: [
-      fromIngressController([3000, 9090, 9093], 'Grafana, Prometheus and Alertmanager UIs through the ingress controller'),
+      fromGateway([3000, 9090, 9093], 'Grafana, Prometheus and Alertmanager UIs through the Gateway (Traefik)'),
       { peers: [WORLD], ports: [10250], why: 'API server calls the Prometheus Operator admission webhook' },
       { peers: [peers.prometheus], ports: [9115], why: 'Prometheus asks the blackbox exporter to run the Probes' },
       { peers: [peers.rolloutsController], ports: [9090], why: "Argo Rollouts' canary analysis queries Prometheus" },
@@ -48,13 +49,21 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
   },
   ingress: {
     sameNamespace: true,
+    // Traefik's metrics entry point (9100), through the metrics Service of src/gateway/metrics.ts.
     prometheusScrape: true,
     ingress: [
-      { peers: [WORLD], ports: [80, 443], why: 'clients reach the controller through hostPort 80/443' },
-      { peers: [WORLD], ports: [8443], why: 'API server calls the ingress admission webhook' },
-      { peers: [peers.blackboxExporter], ports: [80, 443], why: 'the blackbox exporter probes the public endpoints through the controller (.test hosts rewritten to it)' },
+      {
+        peers: [WORLD],
+        ports: [traefikEntryPoints.web.port, traefikEntryPoints.websecure.port],
+        why: "clients reach Traefik's web and websecure entry points through hostPorts 80/443 (and pods through its Service)",
+      },
+      {
+        peers: [peers.blackboxExporter],
+        ports: [traefikEntryPoints.web.port, traefikEntryPoints.websecure.port],
+        why: 'the blackbox exporter probes the public endpoints through Traefik (.test hosts rewritten to its Service)',
+      },
     ],
-    egress: [API_SERVER_RULE, { peers: [ANY_NAMESPACE], why: 'the controller proxies to backends in every namespace' }],
+    egress: [API_SERVER_RULE, { peers: [ANY_NAMESPACE], why: 'Traefik proxies to backends in every namespace and calls oauth2-proxy for ForwardAuth' }],
   },
   certManager: {
     sameNamespace: true,
@@ -74,14 +83,14 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
   rollouts: {
     sameNamespace: true,
     prometheusScrape: true,
-    ingress: [fromIngressController([3100], 'Argo Rollouts dashboard through the ingress controller')],
+    ingress: [fromGateway([3100], 'Argo Rollouts dashboard through the Gateway (Traefik)')],
     egress: [API_SERVER_RULE, { peers: [peers.prometheus], ports: [9090], why: 'canary analysis queries Prometheus' }],
   },
   auth: {
     sameNamespace: true,
     prometheusScrape: true,
     ingress: [
-      fromIngressController([5556, 4180], 'Dex login pages and oauth2-proxy auth/sign-in through the ingress controller'),
+      fromGateway([5556, 4180], 'Dex login pages, oauth2-proxy sign-in and ForwardAuth checks from the Gateway (Traefik)'),
       { peers: [peers.grafana], ports: [5556], why: 'Grafana exchanges its OAuth code with Dex (token and userinfo endpoints)' },
     ],
     egress: [],

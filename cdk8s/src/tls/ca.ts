@@ -12,8 +12,8 @@ const CERT_MANAGER = 'cert-manager.io/v1';
 
 /**
  * The platform PKI: a self-signed bootstrap ClusterIssuer signs one root CA certificate, and a CA
- * ClusterIssuer backed by that root signs a certificate for every Ingress (through the
- * `cert-manager.io/cluster-issuer` annotation, see TlsIngress). The root's Secret lives in the
+ * ClusterIssuer backed by that root signs a certificate for every HTTPS listener of the Gateway (cert-manager's
+ * gateway-shim reads the `cert-manager.io/cluster-issuer` annotation, see src/gateway/gateway.ts). The root's Secret lives in the
  * cert-manager namespace, where ClusterIssuers read their secrets from.
  */
 export class TlsChart extends Chart {

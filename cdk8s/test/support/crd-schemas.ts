@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -55,11 +56,11 @@ export function newAjv(): Ajv {
   return ajv;
 }
 
-/** Validators by `apiVersion kind`, compiled from the given CRD files (paths relative to CRDS_DIR). */
+/** Validators by `apiVersion kind`, compiled from the given CRD files (paths relative to CRDS_DIR, or absolute). */
 export function crdValidators(files: readonly string[], ajv: Ajv = newAjv()): Map<string, ValidateFunction> {
   const validators = new Map<string, ValidateFunction>();
   for (const file of files) {
-    for (const doc of parseAllDocuments(readFileSync(CRDS_DIR + file, 'utf8'))) {
+    for (const doc of parseAllDocuments(readFileSync(isAbsolute(file) ? file : CRDS_DIR + file, 'utf8'))) {
       const crd = doc.toJS() as Crd | null;
       if (crd?.kind !== 'CustomResourceDefinition') continue;
       for (const v of crd.spec.versions) {

@@ -32,12 +32,12 @@ export const FIXTURE_RELEASES = [
   },
   {
     order: 2,
-    name: 'ingress-nginx',
-    namespace: 'ingress-nginx',
-    repo: 'https://kubernetes.github.io/ingress-nginx',
-    chart: 'ingress-nginx',
-    version: '4.15.1',
-    valuesFile: 'helm/02-ingress-nginx.values.yaml',
+    name: 'traefik',
+    namespace: 'traefik',
+    repo: 'https://traefik.github.io/charts',
+    chart: 'traefik',
+    version: '41.3.0',
+    valuesFile: 'helm/02-traefik.values.yaml',
     createNamespace: true,
   },
   {

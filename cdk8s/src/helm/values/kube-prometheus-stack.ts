@@ -10,7 +10,7 @@ import {
 import { ns } from '../../namespaces.js';
 import { resources, sumRequests, type Footprint, type Resources } from '../types.js';
 
-/** Names shared with the rest of the app (Ingress backends, secrets, NetworkPolicy peers). */
+/** Names shared with the rest of the app (HTTPRoute backends, secrets, NetworkPolicy peers). */
 export const KPS_RELEASE = 'kube-prometheus-stack';
 export const kpsServices = {
   prometheus: { name: `${KPS_RELEASE}-prometheus`, port: 9090 },

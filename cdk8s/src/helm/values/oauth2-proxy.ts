@@ -7,7 +7,8 @@ export const oauth2ProxyService = { name: 'oauth2-proxy', port: 80 } as const;
 
 /**
  * oauth2-proxy chart values: OIDC against Dex for the Prometheus, Alertmanager and Argo Rollouts UIs
- * (ingress-nginx auth-url/auth-signin). The browser is sent to the public Dex host; the code exchange
+ * (Traefik ForwardAuth, src/gateway/forward-auth.ts: the static://202 upstream and reverse_proxy are what
+ * that integration needs). The browser is sent to the public Dex host; the code exchange
  * and key fetch use Dex's in-cluster Service, so oauth2-proxy needs no trust in the platform CA.
  */
 export interface OAuth2ProxyValues {

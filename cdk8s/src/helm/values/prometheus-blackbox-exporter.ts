@@ -11,7 +11,7 @@ export const blackboxService = { name: BLACKBOX_RELEASE, namespace: ns.monitorin
 /**
  * The module the Probes of the public endpoints use. The blackbox exporter requests the public URL
  * (https://api.courseops.test/...): the CoreDNS rewrite of the bring-up resolves the `.test` hosts to the
- * ingress-nginx controller, so the request goes through the ingress (Host header and SNI are the public
+ * Traefik Service (port 443 -> the websecure entry point), so the request goes through the Gateway (Host header and SNI are the public
  * host, as for a browser) and checks routing, TLS termination and the backend. The certificate is issued by
  * the platform's self-signed CA, whose Secret lives in the cert-manager namespace and cannot be mounted in
  * monitoring, so certificate verification is skipped (`insecure_skip_verify`); `fail_if_not_ssl` still
