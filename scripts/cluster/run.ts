@@ -4,6 +4,7 @@ import { renderCommand, runChecked, spawnRunner, type Cmd, type Runner } from '.
 import { addRewrite, corednsConfigMap } from './coredns.js';
 import { DOCKER_DAEMON_HINT, PrerequisiteError, assertTools, helmVersionProblem, kindVersionWarning, lookupOnPath, type PathLookup } from './prerequisites.js';
 import type { Step } from './plan.js';
+import { applyKeepingWeights } from './route-weights.js';
 import { ensureSecrets } from './secrets.js';
 
 export interface RunContext {
@@ -29,7 +30,8 @@ function shown(cmd: Cmd): string {
 async function runCommands(runner: Runner, cmds: readonly Cmd[], cwd: string | undefined, output: Output, retryDelayMs?: number): Promise<void> {
   for (const cmd of cmds) {
     output(`$ ${shown(cmd)}`);
-    await runChecked(runner, cmd, { cwd, onLine: output, retryDelayMs });
+    // A manifest apply keeps the weights a running canary set on its HTTPRoute (route-weights.ts).
+    await applyKeepingWeights(runner, cmd, { cwd, onLine: output, retryDelayMs });
   }
 }
 
