@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ensureTools, type Log } from './build.js';
-import { boxNamespaces, createNetns, deleteNetns, inNetns, ip, spawnInNetns } from './netns.js';
+import { boxNamespaces, createNetns, deleteNetns, inNetns, ip, spawnInNetns, writeNetnsHosts } from './netns.js';
 import { makePki, type BoxPki } from './pki.js';
 import { kindNode, kindStorageClass, kwokStages } from './kind-node.js';
 import { KUBERNETES_VERSION } from './tools.js';
@@ -150,6 +150,8 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   const t1 = Date.now();
   createNetns(netns);
   ip(['-n', netns, 'addr', 'add', `${boxNetwork.nodeIP}/32`, 'dev', 'lo']);
+  // Every box process gets this hosts file (cluster DNS names are added later, in place, as their targets start).
+  writeNetnsHosts(netns, {});
   const n = boxNetwork;
   const pki = makePki(join(dir, 'pki'), ['IP:127.0.0.1', 'IP:10.96.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local']);
   const kubeconfig = join(dir, 'kubeconfig');

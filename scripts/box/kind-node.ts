@@ -44,7 +44,7 @@ export const kindStorageClass = {
 export function kwokStages(dir: string): string {
   const kwok = moduleDir('kwok', 'sigs.k8s.io/kwok');
   const read = (f: string) => readFileSync(join(kwok, 'kustomize/stage', f), 'utf8').trim();
-  const lifecycle = ['node/fast/node-initialize.yaml', 'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml', 'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'].map(read);
+  const lifecycle = ['node/fast/node-initialize.yaml', 'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'].map(read);
   const volumes = ['volume/fast/pvc-provision.yaml', 'volume/fast/pv-bind.yaml', 'volume/fast/pvc-delete.yaml', 'volume/fast/pv-delete.yaml'].map((f) => {
     const text = read(f).replaceAll("'kwok-volume'", `'${kindStorageClass.metadata.name}'`).replaceAll('kwok.x-k8s.io/volume', kindStorageClass.provisioner);
     if (!text.includes(`'${kindStorageClass.metadata.name}'`)) throw new Error(`kwok ${f}: no storage class selector to point at ${kindStorageClass.metadata.name}`);
@@ -54,6 +54,75 @@ export function kwokStages(dir: string): string {
     return text.replace(/\n {2}steps:/, `\n${waitForNode}`);
   });
   const out = join(dir, 'kwok-stages.yaml');
-  writeFileSync(out, [...lifecycle, ...volumes].join('\n---\n') + '\n');
+  writeFileSync(out, [...lifecycle, ...podReadiness(read('pod/fast/pod-ready.yaml')), ...volumes].join('\n---\n') + '\n');
   return out;
+}
+
+/** Pods whose readiness the box probes (the services' pods run a real process: service-pods.ts). */
+export const PROBED_POD_LABEL = { key: 'app.kubernetes.io/component', value: 'api' } as const;
+/** What the box writes on such a pod once its readiness probe first succeeds; kwok then marks it Ready. */
+export const PROBE_PASSED_ANNOTATION = 'box.courseops.dev/readiness-probe-passed';
+
+/**
+ * kwok's pod-ready stage makes a pod Running and Ready at once, which is right for pods with no process
+ * in the box. A service pod gets a real process, and traffic must not reach it before that process
+ * answers, as a kubelet's readiness probe ensures: so such pods become Running (with their IP) but not
+ * Ready, and Ready only once the box has seen their readiness probe pass and said so in an annotation.
+ */
+function podReadiness(podReady: string): string[] {
+  const selectorAt = podReady.indexOf('    matchExpressions:\n');
+  if (selectorAt < 0 || !podReady.includes('name: pod-ready')) throw new Error('kwok pod-ready.yaml: unexpected layout');
+  const withSelector = (name: string, text: string, extra: string) =>
+    text.replace('name: pod-ready', `name: ${name}`).replace('    matchExpressions:\n', `    matchExpressions:\n${extra}`);
+  const probed = (op: 'In' | 'NotIn') => `    - key: '.metadata.labels["${PROBED_POD_LABEL.key}"]'\n      operator: '${op}'\n      values:\n      - '${PROBED_POD_LABEL.value}'\n`;
+  const notReady = podReady.replace(/status: "True"\n(\s+)type: (Ready|ContainersReady)/g, 'status: "False"\n$1type: $2').replace(/ready: true/, 'ready: false');
+  if (notReady === podReady) throw new Error('kwok pod-ready.yaml: no Ready condition to hold back');
+  const ready = [
+    'apiVersion: kwok.x-k8s.io/v1alpha1',
+    'kind: Stage',
+    'metadata:',
+    '  name: pod-probe-passed',
+    'spec:',
+    '  resourceRef:',
+    '    apiGroup: v1',
+    '    kind: Pod',
+    '  selector:',
+    '    matchExpressions:',
+    probed('In').trimEnd(),
+    "    - key: '.metadata.deletionTimestamp'",
+    "      operator: 'DoesNotExist'",
+    "    - key: '.status.phase'",
+    "      operator: 'In'",
+    '      values:',
+    "      - 'Running'",
+    `    - key: '.metadata.annotations["${PROBE_PASSED_ANNOTATION}"]'`,
+    "      operator: 'In'",
+    '      values:',
+    "      - 'true'",
+    `    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'`,
+    "      operator: 'NotIn'",
+    '      values:',
+    "      - 'True'",
+    '  next:',
+    '    statusTemplate: |',
+    '      {{ $now := Now }}',
+    '      conditions:',
+    '      - lastTransitionTime: {{ $now | Quote }}',
+    '        status: "True"',
+    '        type: Ready',
+    '      - lastTransitionTime: {{ $now | Quote }}',
+    '        status: "True"',
+    '        type: ContainersReady',
+    '      containerStatuses:',
+    '      {{ range .spec.containers }}',
+    '      - image: {{ .image | Quote }}',
+    '        name: {{ .name | Quote }}',
+    '        ready: true',
+    '        restartCount: 0',
+    '        state:',
+    '          running:',
+    '            startedAt: {{ $now | Quote }}',
+    '      {{ end }}',
+  ].join('\n');
+  return [withSelector('pod-ready', podReady, probed('NotIn')), withSelector('pod-start-unready', notReady, probed('In')), ready];
 }

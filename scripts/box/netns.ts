@@ -4,6 +4,8 @@
  * veth per pod process, and each such pod has a namespace of its own holding its pod IP.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export function ip(args: readonly string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -19,7 +21,7 @@ export function netnsExists(name: string): boolean {
 
 /** A fresh namespace with loopback up (an existing one of the same name is removed first). */
 export function createNetns(name: string): void {
-  if (netnsExists(name)) ip(['netns', 'delete', name]);
+  deleteNetns(name);
   try {
     ip(['netns', 'add', name]);
   } catch (err) {
@@ -28,8 +30,27 @@ export function createNetns(name: string): void {
   ip(['-n', name, 'link', 'set', 'lo', 'up']);
 }
 
+/** Files `ip netns exec` bind-mounts over /etc (a hosts file); `ip netns delete` leaves the folder behind. */
+export const netnsEtcDir = (name: string) => `/etc/netns/${name}`;
+
 export function deleteNetns(name: string): void {
   if (netnsExists(name)) ip(['netns', 'delete', name]);
+  rmSync(netnsEtcDir(name), { recursive: true, force: true });
+}
+
+/**
+ * Gives a namespace's processes a hosts file: `ip netns exec <netns>` bind-mounts /etc/netns/<netns>/hosts
+ * over /etc/hosts, so a program started that way after this call (and after the namespace is made:
+ * createNetns clears a stale folder) resolves these names, e.g. cluster DNS names, with no DNS server in
+ * the box. Processes started before keep the machine's /etc/hosts. deleteNetns removes the folder.
+ */
+export function writeNetnsHosts(netns: string, entries: Readonly<Record<string, string>>): string {
+  const dir = netnsEtcDir(netns);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'hosts');
+  const lines = ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...Object.entries(entries).map(([name, ip]) => `${ip} ${name}`)];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
 }
 
 /** argv run inside a namespace. */

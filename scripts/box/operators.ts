@@ -7,6 +7,7 @@ import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 import { ensureTool } from './build.js';
 import { startProcess, waitFor, type BoxState } from './control-plane.js';
 import { inNetns } from './netns.js';
+import { configureRolloutsPlugin } from './rollouts-plugin.js';
 
 /** GET a URL from inside the box namespace (curl), or undefined when it does not answer 2xx. */
 export function boxGet(state: BoxState, url: string): string | undefined {
@@ -18,16 +19,25 @@ export function boxGet(state: BoxState, url: string): string | undefined {
   }
 }
 
+const ROLLOUTS_HEALTHZ_PORT = 8084;
+
 /**
  * Argo Rollouts' controller, as the argo-rollouts chart runs it, reading its config map from the
- * release namespace (POD_NAMESPACE, as the chart's downward API sets it).
+ * release namespace (POD_NAMESPACE, as the chart's downward API sets it), which must exist: the config
+ * map that loads the Gateway API plugin is written there first (rollouts-plugin.ts).
  */
 export async function startArgoRollouts(state: BoxState, releaseNamespace: string): Promise<void> {
   const bin = (await ensureTool('argoRollouts'))['rollouts-controller']!;
-  startProcess(state, 'argo-rollouts', [bin, `--kubeconfig=${state.kubeconfig}`, '--leader-elect=false', '--healthzPort=8080', '--metricsport=8090', '--loglevel=info'], {
+  await configureRolloutsPlugin(state, releaseNamespace);
+  // Pods have addresses of their own in a cluster; here every process shares the box's, and the controller
+  // binds its ports on all of them: keep clear of the ports the other programs' pods use (Traefik's 8080).
+  startProcess(state, 'argo-rollouts', [bin, `--kubeconfig=${state.kubeconfig}`, '--leader-elect=false', `--healthzPort=${ROLLOUTS_HEALTHZ_PORT}`, '--metricsport=8090', '--loglevel=info'], {
     POD_NAMESPACE: releaseNamespace,
+    // The plugin process inherits the controller's environment and finds the API server through KUBECONFIG
+    // (the controller's own --kubeconfig flag is not passed on).
+    KUBECONFIG: state.kubeconfig,
   });
-  await waitFor(state, 'Argo Rollouts to be healthy', () => boxGet(state, 'http://127.0.0.1:8080/healthz') !== undefined, 60_000, 'argo-rollouts');
+  await waitFor(state, 'Argo Rollouts to be healthy', () => boxGet(state, `http://127.0.0.1:${ROLLOUTS_HEALTHZ_PORT}/healthz`) !== undefined, 60_000, 'argo-rollouts');
 }
 
 /**

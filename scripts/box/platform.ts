@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { runChecked, spawnRunner, type Runner } from '../cluster/commands.js';
 import { loadDist } from '../cluster/inputs.js';
 import { buildPlan } from '../cluster/plan.js';
+import { applyKeepingWeights } from '../cluster/route-weights.js';
 import { ensureSecrets, type SecretOutcome } from '../cluster/secrets.js';
 import { ensureTool, moduleDir } from './build.js';
 import { inNetns } from './netns.js';
@@ -20,12 +21,16 @@ export const crdSources = [
   { chart: 'cert-manager', tool: 'crds', module: 'github.com/cert-manager/cert-manager', dir: 'deploy/crds' },
   // The installed form (podTemplate schemas pruned), as the eck-operator chart ships it.
   { chart: 'eck-operator', tool: 'crds', module: 'github.com/elastic/cloud-on-k8s/v3', dir: 'config/crds/v1', only: 'all-crds.yaml' },
+  // The standard channel at the version Traefik's own module builds against (up installs the same release's standard-install.yaml).
+  { chart: 'gateway-api', tool: 'traefik', module: 'sigs.k8s.io/gateway-api', dir: 'config/crd/standard' },
+  // The traefik chart's crds/ folder holds the same definitions as this file of Traefik's module.
+  { chart: 'traefik', tool: 'traefik', module: 'github.com/traefik/traefik/v3', dir: 'docs/content/reference/dynamic-configuration', only: 'kubernetes-crd-definition-v1.yml' },
 ] as const;
 
 export function crdFiles(except: ReadonlySet<string> = new Set()): string[] {
   return crdSources.filter((s) => !except.has(s.chart)).flatMap((s) => {
     const dir = join(moduleDir(s.tool, s.module), s.dir);
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && (!('only' in s) || f === s.only));
+    const files = readdirSync(dir).filter((f) => ('only' in s ? f === s.only : f.endsWith('.yaml') && f !== 'kustomization.yaml'));
     if (files.length === 0) throw new Error(`no CRDs in ${dir}`);
     return files.sort().map((f) => join(dir, f));
   });
@@ -78,7 +83,7 @@ export async function applyPlatform(state: BoxState, distDir: string, fileRoots:
     }
     else if (step.type === 'commands') {
       for (const cmd of step.commands) {
-        const result = await runChecked(runner, cmd, { retryDelayMs: 1000 });
+        const result = await applyKeepingWeights(runner, cmd, { retryDelayMs: 1000 });
         warnings.push(...result.stderr.split('\n').filter((l) => /^Warning:/.test(l)));
       }
     }

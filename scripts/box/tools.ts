@@ -5,13 +5,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
+import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
 
 export const TOOLS_DIR = fileURLToPath(new URL('../../tools/', import.meta.url));
 
 export interface GoBinary {
   /** The file name in the cache's bin/ folder. */
   readonly name: string;
-  /** The main package, one of the module's `tool` directives. */
+  /** The main package: one of the module's `tool` directives, or the wrapper module's own main package. */
   readonly pkg: string;
 }
 
@@ -35,6 +36,7 @@ const BUILD_DATE = '2026-01-01T00:00:00Z';
 export const KUBERNETES_VERSION = 'v1.34.3';
 const kps = chartAppVersions['kube-prometheus-stack'].images;
 const rollouts = chartAppVersions['argo-rollouts'].images['argo-rollouts'];
+const oauth2Proxy = chartAppVersions['oauth2-proxy'].images['oauth2-proxy'];
 
 /** k8s.io/component-base/version and client-go's copy of it (kubectl prints both). */
 function kubernetesStamp(version: string): Record<string, string> {
@@ -87,6 +89,20 @@ export const boxTools = {
     binaries: [{ name: 'rollouts-controller', pkg: 'github.com/argoproj/argo-rollouts/cmd/rollouts-controller' }],
     stamp: { 'github.com/argoproj/argo-rollouts/utils/version.version': rollouts },
   },
+  // Our own stand-in for the Argo Rollouts Gateway API plugin argoproj-labs/gatewayAPI v0.15.0, which the
+  // module proxy does not serve; the controller loads it from a file:// location (rollouts-plugin.ts).
+  gatewayApiPlugin: {
+    module: 'gatewayapi-plugin-standin',
+    version: `${gatewayApiPlugin.version}-standin`,
+    binaries: [{ name: 'gatewayapi-plugin-standin', pkg: 'courseops.test/tools/gatewayapi-plugin-standin' }],
+  },
+  oauth2Proxy: {
+    module: 'oauth2-proxy',
+    version: oauth2Proxy,
+    binaries: [{ name: 'oauth2-proxy', pkg: 'github.com/oauth2-proxy/oauth2-proxy/v7' }],
+    // oauth2-proxy's Makefile stamps this (`-X …/pkg/version.VERSION=$(git describe)`); `--version` prints it.
+    stamp: { 'github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION': oauth2Proxy },
+  },
   helm: {
     module: 'helm',
     version: 'v3.22.0',
@@ -96,7 +112,7 @@ export const boxTools = {
   },
   traefik: {
     module: 'traefik',
-    // The appVersion of the traefik chart 41.3.0 (issue 12); not yet used by the product, so built on demand.
+    // The appVersion of the traefik chart 41.3.0: the platform's Gateway API implementation.
     version: 'v3.7.11',
     binaries: [{ name: 'traefik', pkg: 'github.com/traefik/traefik/v3/cmd/traefik' }],
     // Traefik's Makefile stamps these; v3.7's codename is its release workflow's CODENAME.
@@ -105,7 +121,6 @@ export const boxTools = {
       'github.com/traefik/traefik/v3/pkg/version.Codename': 'langres',
       'github.com/traefik/traefik/v3/pkg/version.BuildDate': BUILD_DATE,
     },
-    optional: true,
   },
 } as const satisfies Record<string, GoTool>;
 

@@ -7,8 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
+import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
 import { TOOLS_DIR, boxTools, KUBERNETES_VERSION } from '../box/tools.js';
 import { crdSources } from '../box/platform.js';
+import { GATEWAY_API } from '../../cdk8s/src/gateway/api.js';
 import { podReferences, missingReferences, refKey } from '../box/references.js';
 
 const goMod = (module: string) => readFileSync(join(TOOLS_DIR, module, 'go.mod'), 'utf8');
@@ -25,7 +27,7 @@ describe('box tool pins', () => {
     for (const [, mod, version] of staging) expect({ mod, version }).toEqual({ mod, version: KUBERNETES_VERSION.replace(/^v1\./, 'v0.') });
   });
 
-  it('the Prometheus Operator, Prometheus and Argo Rollouts are the versions the pinned charts run', () => {
+  it('the Prometheus Operator, Prometheus, Argo Rollouts and oauth2-proxy are the versions the pinned charts run', () => {
     const kps = chartAppVersions['kube-prometheus-stack'].images;
     expect(boxTools.prometheusOperator.version).toBe(kps['prometheus-operator']);
     expect(required('prometheus-operator', 'github.com/prometheus-operator/prometheus-operator')).toBe(kps['prometheus-operator']);
@@ -34,14 +36,32 @@ describe('box tool pins', () => {
     const rollouts = chartAppVersions['argo-rollouts'].images['argo-rollouts'];
     expect(boxTools.argoRollouts.version).toBe(rollouts);
     expect(required('argo-rollouts', 'github.com/argoproj/argo-rollouts')).toBe(rollouts);
+    const oauth2Proxy = chartAppVersions['oauth2-proxy'].images['oauth2-proxy'];
+    expect(boxTools.oauth2Proxy.version).toBe(oauth2Proxy);
+    expect(required('oauth2-proxy', 'github.com/oauth2-proxy/oauth2-proxy/v7')).toBe(oauth2Proxy);
     expect(required('etcd', 'go.etcd.io/etcd/server/v3')).toBe(boxTools.etcd.version);
     expect(required('kwok', 'sigs.k8s.io/kwok')).toBe(boxTools.kwok.version);
+  });
+
+  it('the Gateway API plugin stand-in answers to the real plugin\'s name and builds against the box\'s Argo Rollouts, with its replaces', () => {
+    const module = boxTools.gatewayApiPlugin.module;
+    // The controller finds the plugin by the name the Rollouts and the ConfigMap use; Type() must say the same.
+    expect(readFileSync(join(TOOLS_DIR, module, 'main.go'), 'utf8')).toContain(`const pluginName = "${gatewayApiPlugin.name}"`);
+    expect(required(module, 'github.com/argoproj/argo-rollouts')).toBe(chartAppVersions['argo-rollouts'].images['argo-rollouts']);
+    // Without Argo Rollouts' own replaces, minimal version selection would pick other k8s.io versions than the controller's.
+    const replaces = (m: string) => [...goMod(m).matchAll(/^\s*(?:replace\s+)?(\S+ => \S+ v\S+)$/gm)].map((r) => r[1]).sort();
+    expect(replaces(module).length).toBeGreaterThan(20);
+    expect(replaces(module)).toEqual(replaces('argo-rollouts'));
   });
 
   it('CRDs come from the modules of the versions the charts install', () => {
     expect(required('crds', 'github.com/cert-manager/cert-manager')).toBe(chartAppVersions['cert-manager'].images['cert-manager']);
     expect(required('crds', 'github.com/elastic/cloud-on-k8s/v3')).toBe(`v${chartAppVersions['eck-operator'].images['eck-operator']}`);
-    expect(crdSources.map((s) => s.chart).sort()).toEqual(['argo-rollouts', 'cert-manager', 'eck-operator', 'kube-prometheus-stack']);
+    expect(crdSources.map((s) => s.chart).sort()).toEqual(['argo-rollouts', 'cert-manager', 'eck-operator', 'gateway-api', 'kube-prometheus-stack', 'traefik']);
+  });
+
+  it("the Gateway API CRDs up installs are the version the box's Traefik is built against", () => {
+    expect(required('traefik', 'sigs.k8s.io/gateway-api')).toBe(GATEWAY_API.version);
   });
 });
 
