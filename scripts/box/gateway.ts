@@ -5,11 +5,12 @@
  * DESIGN.md), so the box signs those certificates itself with a CA of its own, in the same Secret shape.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureTool } from './build.js';
 import { kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';
 import { inNetns, ip } from './netns.js';
+import { makeCa, signed } from './pki.js';
 
 export interface GatewayObject {
   readonly metadata: { readonly name: string; readonly namespace: string; readonly annotations?: Record<string, string> };
@@ -25,10 +26,6 @@ export interface GatewayObject {
   };
 }
 
-function openssl(args: readonly string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 /**
  * For every HTTPS listener, the Secret cert-manager would issue from the Gateway's cluster-issuer
  * annotation: type kubernetes.io/tls with ca.crt, tls.crt and tls.key, and cert-manager's annotations.
@@ -37,16 +34,13 @@ function openssl(args: readonly string[], cwd: string): void {
 export function issueListenerCertificates(state: BoxState, gateway: GatewayObject): string {
   const dir = join(state.dir, 'gateway-pki');
   mkdirSync(dir, { recursive: true });
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30',
-    '-subj', '/CN=courseops-platform-ca (box)', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  makeCa(dir, 'courseops-platform-ca (box)');
   const issuer = gateway.metadata.annotations?.['cert-manager.io/cluster-issuer'];
   if (!issuer) throw new Error(`Gateway ${gateway.metadata.name} has no cert-manager.io/cluster-issuer annotation: nothing would issue its certificates`);
   for (const l of gateway.spec.listeners.filter((x) => x.protocol === 'HTTPS')) {
     const secret = l.tls?.certificateRefs?.[0]?.name;
     if (!l.hostname || !secret) throw new Error(`listener ${l.name} needs a hostname and a certificateRef for cert-manager to issue a certificate`);
-    openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${secret}.key`, '-out', `${secret}.csr`, '-subj', `/CN=${l.hostname}`], dir);
-    writeFileSync(join(dir, `${secret}.ext`), `subjectAltName=DNS:${l.hostname}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`);
-    openssl(['x509', '-req', '-in', `${secret}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-out', `${secret}.crt`, '-extfile', `${secret}.ext`], dir);
+    signed(dir, secret, `/CN=${l.hostname}`, `subjectAltName=DNS:${l.hostname}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`);
     const b64 = (f: string) => readFileSync(join(dir, f)).toString('base64');
     kubectl(state, ['apply', '--server-side', '-f', '-'], JSON.stringify({
       apiVersion: 'v1',

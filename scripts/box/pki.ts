@@ -23,18 +23,24 @@ function openssl(args: readonly string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-function signed(dir: string, name: string, subject: string, extensions: string): void {
+/** A certificate `<name>.crt` and key `<name>.key` in `dir`, signed by the CA there (ca.crt, ca.key). */
+export function signed(dir: string, name: string, subject: string, extensions: string): void {
   openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
   writeFileSync(join(dir, `${name}.ext`), extensions);
   openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-out', `${name}.crt`, '-extfile', `${name}.ext`], dir);
 }
 
-export function makePki(dir: string, serverSANs: readonly string[]): BoxPki {
+/** A self-signed CA, ca.crt and ca.key in `dir`. */
+export function makeCa(dir: string, commonName: string): void {
   openssl(
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', '/CN=courseops-box-ca',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', `/CN=${commonName}`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
     dir,
   );
+}
+
+export function makePki(dir: string, serverSANs: readonly string[]): BoxPki {
+  makeCa(dir, 'courseops-box-ca');
   signed(dir, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${serverSANs.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`);
   signed(dir, 'admin', '/O=system:masters/CN=courseops-box-admin', 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n');
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -39,7 +39,7 @@ export interface ServicePod {
 const LEFT_OUT = new Set(['DATABASE_URL', 'DATABASE_PASSWORD']);
 
 /** Starts the pods of these services that have no process yet (`running`: the names of those that have one). */
-export function startServicePods(state: BoxState, namespace: string, services: readonly string[], running: ReadonlySet<string> = new Set()): ServicePod[] {
+function startServicePods(state: BoxState, namespace: string, services: readonly string[], running: ReadonlySet<string> = new Set()): ServicePod[] {
   const pods = kubectlJson<{ items: PodJson[] }>(state, ['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/component=api']).items;
   const started: ServicePod[] = [];
   for (const pod of pods) {
@@ -64,7 +64,7 @@ export function startServicePods(state: BoxState, namespace: string, services: r
  * none for a pod that is being deleted or gone (its namespace goes too, so a new pod may reuse its IP).
  * Returns the running pods.
  */
-export function syncServicePods(state: BoxState, namespace: string, services: readonly string[], running: ServicePod[]): ServicePod[] {
+function syncServicePods(state: BoxState, namespace: string, services: readonly string[], running: ServicePod[]): ServicePod[] {
   const live = kubectlJson<{ items: PodJson[] }>(state, ['get', 'pods', '-n', namespace, '-l', 'app.kubernetes.io/component=api']).items;
   const alive = new Set(live.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name));
   const kept = running.filter((pod) => {

@@ -6,7 +6,12 @@
  * and our values (helm v3.22.0 from its module): the same arguments in the same order, except that the
  * box binds every entry point to the pod's IP where the chart binds all addresses.
  */
-import type { TraefikValues } from '../../cdk8s/src/helm/values/traefik.js';
+import { traefikEntryPoints, type TraefikValues } from '../../cdk8s/src/helm/values/traefik.js';
+
+/** The container's named ports: our entry points, and the chart's internal `traefik` one (ping), which we leave at its default. */
+export function traefikPorts(v: TraefikValues): Record<string, number> {
+  return { metrics: v.ports.metrics.port, traefik: traefikEntryPoints.traefik.port, web: v.ports.web.port, websecure: v.ports.websecure.port };
+}
 
 export function traefikArgs(v: TraefikValues, release: string, namespace: string, podIP: string): string[] {
   const unsupported = (what: string) => new Error(`the box does not render traefik value ${what}: extend scripts/box/traefik-chart.ts`);
@@ -14,11 +19,11 @@ export function traefikArgs(v: TraefikValues, release: string, namespace: string
   if (v.providers.kubernetesCRD.allowCrossNamespace) throw unsupported('providers.kubernetesCRD.allowCrossNamespace');
   if (v.api !== null) throw unsupported('api (the dashboard)');
   const prom = v.metrics.prometheus;
-  // The chart lists entry points in name order, with the internal `traefik` one (ping) on 8080.
-  const entryPoints: Record<string, number> = { metrics: v.ports.metrics.port, traefik: 8080, web: v.ports.web.port, websecure: v.ports.websecure.port };
+  const entryPoints = traefikPorts(v);
   return [
     `--global.checkNewVersion=${v.global.checkNewVersion}`,
     ...(v.global.sendAnonymousUsage ? ['--global.sendAnonymousUsage'] : []),
+    // The chart lists entry points in name order.
     ...Object.keys(entryPoints).sort().map((name) => `--entryPoints.${name}.address=${podIP}:${entryPoints[name]}/tcp`),
     // values `api: null` drops the chart's api map: no --api flag, no API or dashboard.
     '--ping=true',

@@ -21,8 +21,8 @@ import { boxGet, kpsOperatorArgs, startArgoRollouts, startPrometheusOperator } f
 import { outOfClusterConfig, readGeneratedConfig, startPrometheus, type RunningPrometheus } from '../box/prometheus.js';
 import { ServicePodKeeper, type ServicePod } from '../box/service-pods.js';
 import { gatewayRequest, issueListenerCertificates, startTraefik, type GatewayObject, type RunningTraefik } from '../box/gateway.js';
-import { traefikArgs, traefikService } from '../box/traefik-chart.js';
-import { oauth2ProxyReleaseFromDist, serviceDnsName, startOauth2Proxy, startServiceForwarder, type RunningOauth2Proxy } from '../box/auth.js';
+import { traefikArgs, traefikPorts, traefikService } from '../box/traefik-chart.js';
+import { oauth2ProxyReleaseFromDist, serviceDnsName, startOauth2Proxy, startServiceForwarder } from '../box/auth.js';
 import { startLoad, type LoadRun } from '../box/load.js';
 import { writeNetnsHosts } from '../box/netns.js';
 import { TRAEFIK_NAMESPACE, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels, traefikValues } from '../../cdk8s/src/helm/values/traefik.js';
@@ -30,6 +30,7 @@ import { traefikBackendPattern } from '../../cdk8s/src/delivery/gateway-metrics.
 import { ANALYSIS_WINDOW, canaryMetrics, defaultCanaryThresholds, withArgs } from '../../cdk8s/src/delivery/analysis.js';
 import { hostsFor } from '../../cdk8s/src/hosts.js';
 import { canaryCommands, type CanaryRequest, type EnvVar, type RolloutStatusView } from '../cluster/canary-plan.js';
+import { routeSplit, routeTarget, type HttpRouteView } from '../cluster/canary-status.js';
 import { applyCommand } from '../cluster/plan.js';
 import { applyKeepingWeights } from '../cluster/route-weights.js';
 import { ensureTool } from '../box/build.js';
@@ -61,10 +62,7 @@ let pods: ServicePod[];
 const SERVICES = ['course', 'teacher', 'status'] as const;
 /** The real Prometheus with the operator's configuration (D starts it). */
 let prometheus: RunningPrometheus;
-let oauth2: RunningOauth2Proxy;
 const hosts = hostsFor(configFromEnv().domain);
-/** Cluster DNS names the box's processes resolve through the namespace's hosts file (no DNS server in the box). */
-const setBoxHosts = (s: BoxState, entries: Record<string, string>) => writeNetnsHosts(s.netns, entries);
 const netns = `courseops-box-test-${process.pid}`;
 const objectsOf = (kind: string) => distObjects.filter((o) => o.kind === kind);
 
@@ -377,11 +375,12 @@ describe('E. the gateway, for real: Traefik, the Gateway API and oauth2-proxy', 
     expect(gateways.length).toBe(1);
     gateway = gateways[0]!;
     gatewayCa = issueListenerCertificates(state, gateway);
-    // oauth2-proxy first: the ForwardAuth address is its Service's cluster DNS name, which the box's hosts file maps to its pod.
-    oauth2 = await startOauth2Proxy(state, oauth2ProxyReleaseFromDist(dist));
+    // oauth2-proxy first: the ForwardAuth address is its Service's cluster DNS name, which the box's hosts file maps to a relay to its pod.
+    const oauth2 = await startOauth2Proxy(state, oauth2ProxyReleaseFromDist(dist));
     // No kube-proxy in the box: the Service's cluster IP and port get a relay to the pod's port.
     const oauth2ClusterIP = await startServiceForwarder(state, oauth2.service, { ip: oauth2.ip, port: oauth2.port });
-    setBoxHosts(state, {
+    // Cluster DNS names the box's processes resolve through its namespace's hosts file (no DNS server in the box).
+    writeNetnsHosts(state.netns, {
       [serviceDnsName(oauth2.service.name, oauth2.service.namespace)]: oauth2ClusterIP,
       [serviceDnsName('prometheus-operated', objects.prometheus.metadata.namespace!)]: '127.0.0.1',
     });
@@ -391,7 +390,7 @@ describe('E. the gateway, for real: Traefik, the Gateway API and oauth2-proxy', 
       labels: traefikPodLabels,
       gatewayClass: { name: gateway.spec.gatewayClassName, controllerName: 'traefik.io/gateway-controller' },
       service: traefikService(values, TRAEFIK_RELEASE, TRAEFIK_NAMESPACE, traefikPodLabels),
-      ports: { metrics: values.ports.metrics.port, traefik: 8080, web: values.ports.web.port, websecure: values.ports.websecure.port },
+      ports: traefikPorts(values),
       args: (ip) => traefikArgs(values, TRAEFIK_RELEASE, TRAEFIK_NAMESPACE, ip),
     });
   }, 5 * MINUTE);
@@ -477,9 +476,12 @@ describe('F. canaries through the gateway, for real: the Argo Rollouts controlle
   const BOX_PAUSE = '45s';
   /** ANALYSIS_WINDOW (2 min) and a scrape interval (15 s), and a little more. */
   const FAULTY_FIRST_PAUSE = '150s';
-  const route = () => kubectlJson<{ spec: { rules: { backendRefs: { name: string; weight?: number }[] }[] } }>(state, ['get', 'httproutes.gateway.networking.k8s.io', service, '-n', ns]);
-  const canaryWeight = () => route().spec.rules[0]!.backendRefs.find((b) => b.name === `${service}-canary`)?.weight;
+  /** The route's split as `npm run canary` reads it (a backendRef without a weight weighs 1). */
+  const split = () => routeSplit(kubectlJson<HttpRouteView>(state, ['get', 'httproutes.gateway.networking.k8s.io', service, '-n', ns]), routeTarget(service)!)!;
+  const canaryWeight = () => split().canaryWeight;
   const rollout = () => kubectlJson<Obj & RolloutStatusView>(state, ['get', 'rollouts.argoproj.io', service, '-n', ns]);
+  /** The live Rollout's canary steps. */
+  const canarySteps = () => (rollout().spec?.strategy as { canary: { steps: { setWeight?: number; pause?: unknown }[] } }).canary.steps;
   /** Requests Traefik has sent to the canary and stable Services so far, read from its own /metrics now (Prometheus lags a scrape behind). */
   const backendCounts = () => {
     const text = boxGet(state, `http://${traefik.ip}:${traefikEntryPoints.metrics.port}/metrics`) ?? '';
@@ -505,7 +507,7 @@ describe('F. canaries through the gateway, for real: the Argo Rollouts controlle
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (keeper.lastError) throw keeper.lastError;
-      const w = canaryWeight() ?? 0;
+      const w = canaryWeight();
       if (weights.at(-1) !== w) weights.push(w);
       const r = rollout();
       if (done(r)) return { weights, rollout: r };
@@ -527,9 +529,8 @@ describe('F. canaries through the gateway, for real: the Argo Rollouts controlle
     const file = join(dist, `reapply-${service}.yaml`);
     writeFileSync(file, [current, httpRoute].map((d) => stringify(d)).join('---\n'));
     const weights = () => {
-      const refs = route().spec.rules[0]!.backendRefs;
-      const w = (name: string) => refs.find((b) => b.name === name)?.weight;
-      return { canary: w(`${service}-canary`), stable: w(service) };
+      const { canaryWeight: canary, stableWeight: stable } = split();
+      return { canary, stable };
     };
     await applyKeepingWeights(boxRunner(state), applyCommand(file));
     const byUp = weights();
@@ -539,8 +540,7 @@ describe('F. canaries through the gateway, for real: the Argo Rollouts controlle
 
   beforeAll(async () => {
     ns = objectsOf('Rollout')[0]!.metadata.namespace!;
-    const steps = (rollout().spec?.strategy as { canary: { steps: Record<string, unknown>[] } }).canary.steps;
-    const patch = steps.flatMap((s, i) => ('pause' in s ? [{ op: 'replace', path: `/spec/strategy/canary/steps/${i}/pause/duration`, value: BOX_PAUSE }] : []));
+    const patch = canarySteps().flatMap((s, i) => ('pause' in s ? [{ op: 'replace', path: `/spec/strategy/canary/steps/${i}/pause/duration`, value: BOX_PAUSE }] : []));
     kubectl(state, ['patch', 'rollouts.argoproj.io', service, '-n', ns, '--type', 'json', '-p', JSON.stringify(patch)]);
     load = startLoad(state, { ip: traefik.ip, ca: gatewayCa, rps: 20, urls: [`https://${hosts.api}:${traefikEntryPoints.websecure.port}/api/courses`] });
     await waitFor(state, "the load generator's first answers through the gateway", () => load.read().some((s) => s.status === 200), 30_000, 'load-generator');
@@ -557,7 +557,7 @@ describe('F. canaries through the gateway, for real: the Argo Rollouts controlle
     let reapplied: Awaited<ReturnType<typeof reapplyDuringCanary>> | undefined;
     await deploy('box-healthy');
     // At each partial weight, the share of Traefik's requests that reached the canary Service during the pause.
-    const steps = (rollout().spec?.strategy as { canary: { steps: { setWeight?: number }[] } }).canary.steps.flatMap((s) => (s.setWeight !== undefined && s.setWeight < 100 ? [s.setWeight] : []));
+    const steps = canarySteps().flatMap((s) => (s.setWeight !== undefined && s.setWeight < 100 ? [s.setWeight] : []));
     for (const weight of steps) {
       await follow(() => canaryWeight() === weight, 4 * MINUTE);
       const before = backendCounts();
@@ -576,7 +576,7 @@ describe('F. canaries through the gateway, for real: the Argo Rollouts controlle
     for (const s of shares) expect(Math.abs(s.share - s.weight)).toBeLessThanOrEqual(5);
     // Each step's weight in order (the 1 is the plain re-apply's reset, checked above).
     expect([...new Set(weights.filter((w) => steps.includes(w)))]).toEqual(steps);
-    expect(canaryWeight() ?? 0).toBe(0);
+    expect(canaryWeight()).toBe(0);
     const runs = kubectlJson<{ items: (Obj & { status?: { phase?: string } })[] }>(state, ['get', 'analysisruns.argoproj.io', '-n', ns, '-l', `rollouts-pod-template-hash=${end.rollout.status?.currentPodHash}`]).items;
     expect(runs.length).toBeGreaterThanOrEqual(2);
     for (const run of runs) expect({ run: run.metadata.name, phase: run.status?.phase }).toEqual({ run: run.metadata.name, phase: 'Successful' });
@@ -597,14 +597,14 @@ describe('F. canaries through the gateway, for real: the Argo Rollouts controlle
     // backend begins with the first failed request, and rate() cannot count what a series held before its
     // first sample; so over a window that starts before that sample the gateway's ratio reads far too good
     // (0.95 measured with 45 s, against the pods' own 0.59). The product's 3-minute pause has the margin.
-    const firstPause = (rollout().spec?.strategy as { canary: { steps: Record<string, unknown>[] } }).canary.steps.findIndex((st) => 'pause' in st);
+    const firstPause = canarySteps().findIndex((st) => 'pause' in st);
     kubectl(state, ['patch', 'rollouts.argoproj.io', service, '-n', ns, '--type', 'json', '-p', JSON.stringify([{ op: 'replace', path: `/spec/strategy/canary/steps/${firstPause}/pause/duration`, value: FAULTY_FIRST_PAUSE }])]);
     const since = Date.now();
     await deploy('box-faulty', 0.5);
     let firstCanary: number | undefined;
     const end = await follow((r) => {
-      if (firstCanary === undefined && (canaryWeight() ?? 0) > 0) firstCanary = Date.now();
-      return r.status?.abort === true && (canaryWeight() ?? 0) === 0;
+      if (firstCanary === undefined && canaryWeight() > 0) firstCanary = Date.now();
+      return r.status?.abort === true && canaryWeight() === 0;
     }, 6 * MINUTE);
     const abortedAt = Date.now();
     expect(end.rollout.status?.stableRS).toBe(stableBefore);
