@@ -118,8 +118,8 @@ if (!stopping) {
 `);
 }
 if (!stopping) {
-  // Prometheus and Alertmanager from Debian's packages, loaded with the same scrape labels, rules and
-  // routes as the cluster; alerts open incidents on the local status page.
+  // Prometheus and Alertmanager built from their Go modules (the first time only; cached), loaded with the
+  // same scrape labels, rules and routes as the cluster; alerts open incidents on the local status page.
   const observability = await startDevObservability({ statusUrl: 'http://localhost:3003', webhookToken }).catch((err: unknown) =>
     console.error(`  local Prometheus/Alertmanager did not start: ${String(err)}`),
   );

@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../../scripts/box/build.js';
 import { canaryMetrics, withArgs } from '../src/delivery/analysis.js';
 import { TRAEFIK_GATEWAY_PROVIDER, traefikBackendPattern } from '../src/delivery/gateway-metrics.js';
 
@@ -52,6 +53,11 @@ describe('the canary backend pattern on real-shaped Traefik service names', () =
 describe('gateway-success-ratio evaluated by promtool on Traefik-shaped series', () => {
   const dir = mkdtempSync(join(tmpdir(), 'courseops-gateway-metrics-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Prometheus' own promtool at the chart's version, built from its module (cached; see scripts/box/build.ts).
+  let promtool = '';
+  beforeAll(async () => {
+    promtool = (await ensureTool('prometheus')).promtool!;
+  }, TOOL_BUILD_TIMEOUT_MS);
   const gate = canaryMetrics().find((m) => m.name === 'gateway-success-ratio')!;
   const query = withArgs(gate.query, args);
 
@@ -81,7 +87,7 @@ describe('gateway-success-ratio evaluated by promtool on Traefik-shaped series',
     ];
     const file = join(dir, 'gateway.test.yaml');
     writeFileSync(file, stringify({ rule_files: [], evaluation_interval: '15s', tests }));
-    const out = execFileSync(process.env.PROMTOOL ?? 'promtool', ['test', 'rules', file], { encoding: 'utf8' });
+    const out = execFileSync(promtool, ['test', 'rules', file], { encoding: 'utf8' });
     expect(out).toMatch(/SUCCESS/);
   });
 

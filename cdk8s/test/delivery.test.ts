@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../../scripts/box/build.js';
 import { ANALYSIS_ARGS, ANALYSIS_WINDOW, CANARY_HASH_LABEL, canaryMetrics, withArgs } from '../src/delivery/analysis.js';
 import { CANARY_WEIGHTS, STEP_PAUSE } from '../src/delivery/strategy.js';
 import { PROMETHEUS_URL } from '../src/delivery/templates.js';
@@ -105,6 +106,11 @@ describe.each(services.map((s) => s.name))('canary delivery of %s', (service) =>
 describe('canary analysis queries', () => {
   const dir = mkdtempSync(join(tmpdir(), 'courseops-canary-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Prometheus' own promtool at the chart's version, built from its module (cached; see scripts/box/build.ts).
+  let promtool = '';
+  beforeAll(async () => {
+    promtool = (await ensureTool('prometheus')).promtool!;
+  }, TOOL_BUILD_TIMEOUT_MS);
 
   it("select the canary pods by the pod-template hash label the ServiceMonitor copies from the pod", () => {
     const monitors = ofKind(objects, 'ServiceMonitor').filter((m) => services.some((s) => s.name === m.metadata.name));
@@ -119,7 +125,7 @@ describe('canary analysis queries', () => {
     const rules = canaryMetrics().map((m, i) => ({ record: `canary:check_${i}`, expr: withArgs(m.query, args) }));
     const file = join(dir, 'canary.rules.yaml');
     writeFileSync(file, stringify({ groups: [{ name: 'canary', rules }] }));
-    const out = execFileSync(process.env.PROMTOOL ?? 'promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    const out = execFileSync(promtool, ['check', 'rules', file], { encoding: 'utf8' });
     expect(out).toMatch(new RegExp(`SUCCESS: ${rules.length} rules found`));
   });
 

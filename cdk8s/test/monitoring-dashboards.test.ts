@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { buildPlatform } from '../src/app.js';
 import { DASHBOARD_LABEL, DASHBOARDS_DIR } from '../src/monitoring/dashboards/configmaps.js';
@@ -13,12 +13,12 @@ import { ns } from '../src/namespaces.js';
 import { services, type ServiceDecl } from '../src/services.js';
 import { render } from '../src/synth.js';
 import { ofKind, synthesized, type K8sObject } from './support/platform.js';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../../scripts/box/build.js';
 
 /**
  * Grafana dashboards (monitoring/dashboards): ConfigMaps for the sidecar, dashboard conventions, the
  * metric names every panel query uses, PromQL syntax (promtool), and the dist/grafana/dashboards files.
  */
-const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
 const run = promisify(execFile);
 const { out, objects } = synthesized();
 
@@ -240,13 +240,18 @@ describe('Grafana dashboards', () => {
 describe('dashboard queries (promtool)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'courseops-dashboards-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Prometheus' own promtool at the chart's version, built from its module (cached; see scripts/box/build.ts).
+  let promtool = '';
+  beforeAll(async () => {
+    promtool = (await ensureTool('prometheus')).promtool!;
+  }, TOOL_BUILD_TIMEOUT_MS);
 
   it('are valid PromQL once the Grafana variables are substituted', async () => {
     const rules = allExprs.map((e, i) => ({ record: `courseops_dashboard:check:${i}`, expr: substitute(e.expr) }));
     for (const r of rules) expect(r.expr, r.expr).not.toContain('$');
     const file = join(dir, 'dashboards.rules.yaml');
     writeFileSync(file, stringify({ groups: [{ name: 'dashboard-queries', rules }] }, { lineWidth: 0 }));
-    const { stdout } = await run(PROMTOOL, ['check', 'rules', file]);
+    const { stdout } = await run(promtool, ['check', 'rules', file]);
     expect(stdout).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 });

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ns } from '../src/namespaces.js';
 import { RULES_DIR } from '../src/monitoring/files.js';
@@ -11,16 +11,21 @@ import { PLATFORM_GROUP } from '../src/monitoring/platform-rules.js';
 import { databaseJob } from '../src/monitoring/service-rules.js';
 import { services, type ServiceDecl } from '../src/services.js';
 import { synthesized } from './support/platform.js';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../../scripts/box/build.js';
 
 /**
  * promtool unit tests of every alert, on the rules files synth writes (dist/prometheus/rules/): for each
  * alert at least one case where it fires (labels and annotations checked exactly) and one where it stays
- * silent; SLI recording rules checked by value. Prometheus 2's promtool (Debian) runs them: the rules use
- * nothing newer. Series follow API.md and what the ServiceMonitors and kube-prometheus-stack's exporters
- * produce (including the exporters' own `service` target label, which the platform rules must drop).
+ * silent; SLI recording rules checked by value. The promtool of the Prometheus the chart runs (3.13.2,
+ * built from its module: scripts/box/build.ts) runs them. Series follow API.md and what the
+ * ServiceMonitors and kube-prometheus-stack's exporters produce (including the exporters' own `service`
+ * target label, which the platform rules must drop).
  */
-const PROMTOOL = process.env.PROMTOOL ?? 'promtool';
 const run = promisify(execFile);
+let PROMTOOL = '';
+beforeAll(async () => {
+  PROMTOOL = (await ensureTool('prometheus')).promtool!;
+}, TOOL_BUILD_TIMEOUT_MS);
 const { out } = synthesized();
 
 type Labels = Record<string, string>;
@@ -644,7 +649,7 @@ const promtool = async (...args: string[]) => {
     return { ok: true, output: stdout + stderr };
   } catch (err) {
     const e = err as { code?: string | number; stdout?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error(`${PROMTOOL} not found: install Debian's prometheus package (scripts/test.sh does) or set PROMTOOL`);
+    if (e.code === 'ENOENT') throw new Error(`${PROMTOOL} not found`);
     return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message };
   }
 };

@@ -1,8 +1,10 @@
 /**
- * A local Prometheus and Alertmanager (Debian's `prometheus`, `prometheus-alertmanager`) next to the
- * services running on this machine: Prometheus scrapes them with the cluster's target labels, evaluates
- * the generated rules and sends alerts to the Alertmanager, which posts them to the local status service.
- * Both run on free loopback ports with their data in a temporary folder, and are stopped by their PID.
+ * A local Prometheus and Alertmanager next to the services running on this machine: Prometheus scrapes
+ * them with the cluster's target labels, evaluates the generated rules and sends alerts to the
+ * Alertmanager, which posts them to the local status service. Both run on free loopback ports with their
+ * data in a temporary folder, and are stopped by their PID. The programs are the box's module builds
+ * (scripts/box/tools.ts: Prometheus at the chart's version, the newest Alertmanager that builds), built
+ * on first use and cached; PROMETHEUS and ALERTMANAGER name other programs to run instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stringify } from 'yaml';
+import { ensureTool, type Log } from '../box/build.js';
 import {
   localAlertmanagerConfig,
   prometheusConfig,
@@ -30,8 +33,30 @@ export function findBinary(name: string): string | undefined {
   return undefined;
 }
 
-export const prometheusBinary = () => findBinary(process.env.PROMETHEUS ?? 'prometheus');
-export const alertmanagerBinary = () => findBinary(process.env.ALERTMANAGER ?? 'prometheus-alertmanager');
+export interface StackBinaries {
+  readonly prometheus: string;
+  readonly alertmanager: string;
+}
+
+/** PROMETHEUS / ALERTMANAGER, when set: a program on PATH or a path, which must exist. */
+const override = (name: 'PROMETHEUS' | 'ALERTMANAGER') => {
+  const v = process.env[name];
+  if (!v) return undefined;
+  const found = findBinary(v);
+  if (!found) throw new Error(`${name}=${v}: no such program`);
+  return found;
+};
+
+/**
+ * Prometheus and Alertmanager for the local stack: PROMETHEUS / ALERTMANAGER when set (a program on PATH
+ * or a path), else the box's builds of Prometheus and Alertmanager from their Go modules (the tools
+ * `prometheus` and `alertmanager` of scripts/box/tools.ts; the first call builds them: minutes, then cached).
+ */
+export async function stackBinaries(log?: Log): Promise<StackBinaries> {
+  const prometheus = override('PROMETHEUS') ?? (await ensureTool('prometheus', log)).prometheus!;
+  const alertmanager = override('ALERTMANAGER') ?? (await ensureTool('alertmanager', log)).alertmanager!;
+  return { prometheus, alertmanager };
+}
 
 export async function freePort(): Promise<number> {
   const srv = createServer();
@@ -58,6 +83,8 @@ export interface LocalStackOptions {
   readonly rules?: RulesFileOptions;
   readonly alertmanagerRoute?: LocalAlertmanagerOptions['route'];
   readonly resolveTimeout?: string;
+  /** The programs to run (default: stackBinaries()). */
+  readonly binaries?: StackBinaries;
   /** Keep the processes' output here (default: in memory, see `logs()`). */
   readonly onLog?: (name: 'prometheus' | 'alertmanager', line: string) => void;
 }
@@ -94,13 +121,9 @@ async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts Alertmanager, then Prometheus; throws (after stopping what started) when a binary is missing or fails. */
+/** Starts Alertmanager, then Prometheus; throws (after stopping what started) when a binary cannot be had or fails. */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const prometheus = prometheusBinary();
-  const alertmanager = alertmanagerBinary();
-  if (!prometheus || !alertmanager) {
-    throw new Error(`${!prometheus ? 'prometheus' : 'prometheus-alertmanager'} not found: apt-get install prometheus prometheus-alertmanager`);
-  }
+  const { prometheus, alertmanager } = options.binaries ?? (await stackBinaries());
   const dir = mkdtempSync(join(tmpdir(), 'courseops-observability-'));
   const output: string[] = [];
   const children: ChildProcess[] = [];
@@ -146,7 +169,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       `--config.file=${join(dir, 'alertmanager.yaml')}`,
       `--storage.path=${join(dir, 'alertmanager-data')}`,
       `--web.listen-address=127.0.0.1:${amPort}`,
-      '--cluster.listen-address=', // no gossip (Debian's own Alertmanager holds :9094)
+      '--cluster.listen-address=', // no gossip (nothing to gossip with, and :9094 may be taken)
     ]);
     const alertmanagerUrl = `http://127.0.0.1:${amPort}`;
 
@@ -186,20 +209,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 }
 
 /**
- * For `npm run dev`: the local Prometheus and Alertmanager next to the services on their dev ports, or a
- * one-line hint when the binaries are not installed. Uses the generated `for` durations; leaves out
- * DatabaseDown (it fires on `absent(pg_up)`, and no postgres-exporter runs next to PGlite).
+ * For `npm run dev`: the local Prometheus and Alertmanager next to the services on their dev ports, built
+ * from their Go modules the first time (it says so), or a one-line hint when they cannot be (no Go).
+ * Uses the generated `for` durations; leaves out DatabaseDown (it fires on `absent(pg_up)`, and no
+ * postgres-exporter runs next to PGlite).
  */
 export async function startDevObservability(options: {
   statusUrl: string;
   webhookToken: string;
   addresses?: Record<string, string>;
 }): Promise<LocalStack | undefined> {
-  if (!prometheusBinary() || !alertmanagerBinary()) {
-    console.log('  (no local Prometheus/Alertmanager: `sudo apt-get install prometheus prometheus-alertmanager` to get them with npm run dev)');
+  if (!findBinary('go') && !(process.env.PROMETHEUS && process.env.ALERTMANAGER)) {
+    console.log('  (no local Prometheus/Alertmanager: they are built from their Go modules, and `go` (1.26) is not on PATH)');
     return undefined;
   }
-  const stack = await startLocalStack({ ...options, scrapeInterval: '5s', rules: { omitAlerts: ['DatabaseDown'] } });
+  const binaries = await stackBinaries((line) => {
+    if (/: building /.test(line)) console.log(`  ${line.replace(/ \.\.\.$/, '')}: the first time only, a few minutes (then cached) ...`);
+    else if (/: built in |being built by|built by another process/.test(line)) console.log(`  ${line}`);
+  });
+  const stack = await startLocalStack({ ...options, binaries, scrapeInterval: '5s', rules: { omitAlerts: ['DatabaseDown'] } });
   console.log(`  prometheus     ${stack.prometheusUrl}/alerts  (rules, targets, graph)\n  alertmanager   ${stack.alertmanagerUrl}/  (posts to the status page)`);
   return stack;
 }

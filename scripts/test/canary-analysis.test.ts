@@ -1,7 +1,7 @@
 /**
- * The canary analysis for real: Debian's Prometheus scrapes a stable and three canary instances of the
- * real course service, labelled as the ServiceMonitor labels pods in the cluster (each with its own
- * `rollouts_pod_template_hash`), while traffic runs. Then every query of the generated AnalysisTemplates
+ * The canary analysis for real: the chart's Prometheus 3 (built from its module, scripts/box/tools.ts)
+ * scrapes a stable and three canary instances of the real course service, labelled as the ServiceMonitor
+ * labels pods in the cluster (each with its own `rollouts_pod_template_hash`), while traffic runs. Then every query of the generated AnalysisTemplates
  * runs with the arguments the Rollout would pass, and its condition decides as Argo Rollouts would:
  * a healthy canary passes, a canary with FAULT_RATE=0.2 fails, a canary that got no traffic fails.
  *
@@ -16,6 +16,8 @@ import type { BuiltService, ServiceSettings } from '@courseops/kit';
 import { serveOnLoopback, type RunningApp } from '@courseops/kit/testing';
 import { createCourseService } from '../../services/course/src/service.js';
 import { ANALYSIS_WINDOW, CANARY_HASH_LABEL, canaryMetrics, withArgs, type AnalysisMetric } from '../../cdk8s/src/delivery/analysis.js';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../box/build.js';
+import { boxTools } from '../box/tools.js';
 import { startLocalStack, type LocalStack } from '../observability/localStack.js';
 import { scrapeTargets, type ScrapeTarget } from '../observability/prometheusConfig.js';
 
@@ -49,6 +51,12 @@ describe('canary analysis against a real Prometheus scraping a stable and canary
   const measure = (m: AnalysisMetric, instance: Instance) =>
     query(withArgs(m.query, { service: 'course', namespace: 'courseops', 'canary-hash': hashes[instance], 'canary-service': 'course-canary' }));
 
+  // The box's module builds, never a program on PATH: Prometheus at the chart's version.
+  let binaries: { prometheus: string; alertmanager: string };
+  beforeAll(async () => {
+    binaries = { prometheus: (await ensureTool('prometheus')).prometheus!, alertmanager: (await ensureTool('alertmanager')).alertmanager! };
+  }, TOOL_BUILD_TIMEOUT_MS);
+
   beforeAll(async () => {
     for (const instance of Object.keys(hashes) as Instance[]) {
       const service = await createCourseService(settings(instance === 'faulty' ? 0.2 : 0));
@@ -64,7 +72,7 @@ describe('canary analysis against a real Prometheus scraping a stable and canary
       address: new URL(urls[instance]).host,
       labels: { ...course!.labels, pod: `course-${hashes[instance]}-${instance}`, [CANARY_HASH_LABEL]: hashes[instance] },
     }));
-    stack = await startLocalStack({ targets, statusUrl: 'http://127.0.0.1:9', webhookToken: 'unused-token-0123456789', scrapeInterval: '1s', evaluationInterval: '1s' });
+    stack = await startLocalStack({ binaries, targets, statusUrl: 'http://127.0.0.1:9', webhookToken: 'unused-token-0123456789', scrapeInterval: '1s', evaluationInterval: '1s' });
 
     // Traffic as the ingress would split it, and the kubelet's probes on every pod (the idle canary gets only those).
     const post = (url: string) => fetch(`${url}/api/courses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Canary 101' }) });
@@ -85,6 +93,11 @@ describe('canary analysis against a real Prometheus scraping a stable and canary
       await r.http.close();
       await r.service.close();
     }
+  });
+
+  it(`runs the box's Prometheus ${boxTools.prometheus.version}`, async () => {
+    const info = (await (await fetch(`${stack.prometheusUrl}/api/v1/status/buildinfo`)).json()) as { data: { version: string } };
+    expect(info.data.version).toBe(boxTools.prometheus.version.replace(/^v/, ''));
   });
 
   it('sees every instance as its own series, by pod-template hash', async () => {

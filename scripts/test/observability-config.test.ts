@@ -1,19 +1,21 @@
 /**
  * The local Prometheus and Alertmanager configurations (scripts/observability/prometheusConfig.ts): derived
- * from the cdk8s platform, accepted by Debian's promtool and amtool.
+ * from the cdk8s platform, accepted by the promtool and amtool the local stack's Prometheus and Alertmanager
+ * come with (the box's module builds, scripts/box/tools.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { STATUS_WEBHOOK_MAX_ALERTS } from '../../cdk8s/src/monitoring/alertmanager.js';
 import { ALERTMANAGER_FILE } from '../../cdk8s/src/monitoring/files.js';
 import { ns } from '../../cdk8s/src/namespaces.js';
 import { services } from '../../cdk8s/src/services.js';
 import { localAlertmanagerConfig, prometheusConfig, rulesFiles, scrapeTargets, synthesized } from '../observability/prometheusConfig.js';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../box/build.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'courseops-observability-config-'));
@@ -85,6 +87,13 @@ describe('rules files', () => {
 });
 
 describe('promtool and amtool accept the local configurations', () => {
+  let promtool = '';
+  let amtool = '';
+  beforeAll(async () => {
+    promtool = (await ensureTool('prometheus')).promtool!;
+    amtool = (await ensureTool('alertmanager')).amtool!;
+  }, TOOL_BUILD_TIMEOUT_MS);
+
   it('promtool check config (rules files included)', async () => {
     const ruleFiles: string[] = [];
     for (const [name, content] of rulesFiles()) {
@@ -93,7 +102,7 @@ describe('promtool and amtool accept the local configurations', () => {
     }
     const file = join(dir, 'prometheus.yml');
     writeFileSync(file, stringify(prometheusConfig({ targets: scrapeTargets(), ruleFiles, alertmanager: '127.0.0.1:9999', scrapeInterval: '1s' })));
-    const r = await tool('promtool', ['check', 'config', file]);
+    const r = await tool(promtool, ['check', 'config', file]);
     expect(r.ok, r.output).toBe(true);
     expect(r.output).toMatch(/SUCCESS/);
   });
@@ -122,7 +131,7 @@ describe('promtool and amtool accept the local configurations', () => {
     ]);
     const file = join(dir, 'alertmanager.yaml');
     writeFileSync(file, stringify(local));
-    const r = await tool('amtool', ['check-config', file]);
+    const r = await tool(amtool, ['check-config', file]);
     expect(r.ok, r.output).toBe(true);
   });
 });

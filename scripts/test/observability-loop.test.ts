@@ -1,9 +1,10 @@
 /**
- * The observability loop, for real: the three services in-process on loopback (PGlite), Debian's
- * Prometheus scraping them with the cluster's target labels and evaluating the generated rules, Debian's
- * Alertmanager with the generated routing posting to the status service, and the status page showing
- * the incident open and close for two forced faults: the course service going down and coming back, and
- * a course release failing half its requests (FAULT_RATE) rolled back.
+ * The observability loop, for real: the three services in-process on loopback (PGlite), Prometheus 3 at
+ * the chart's version scraping them with the cluster's target labels and evaluating the generated rules,
+ * Alertmanager with the generated routing posting to the status service (both the box's builds from their
+ * Go modules, scripts/box/tools.ts), and the status page showing the incident open and close for two
+ * forced faults: the course service going down and coming back, and a course release failing half its
+ * requests (FAULT_RATE) rolled back.
  *
  * Test-only change to the generated rules: the `for` of ServiceDown (1m) and HighErrorRatio (5m) is
  * shortened to 2s so the faults fire within the test (rulesFiles({ alertFor })); every other rule, and
@@ -18,6 +19,8 @@ import { createCourseService } from '../../services/course/src/service.js';
 import { createStatusService, type StatusService } from '../../services/status/src/service.js';
 import { createTeacherService } from '../../services/teacher/src/service.js';
 import type { BuiltService, ServiceSettings } from '@courseops/kit';
+import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../box/build.js';
+import { boxTools } from '../box/tools.js';
 import { startLocalStack, type LocalStack } from '../observability/localStack.js';
 import { rulesFiles, scrapeTargets, synthesized } from '../observability/prometheusConfig.js';
 
@@ -114,6 +117,12 @@ describe('the observability loop: services -> Prometheus -> Alertmanager -> stat
     await fetch(`http://127.0.0.1:${status.port}/`);
   };
 
+  // The box's module builds, never a program on PATH.
+  let binaries: { prometheus: string; alertmanager: string };
+  beforeAll(async () => {
+    binaries = { prometheus: (await ensureTool('prometheus')).prometheus!, alertmanager: (await ensureTool('alertmanager')).alertmanager! };
+  }, TOOL_BUILD_TIMEOUT_MS);
+
   beforeAll(async () => {
     course = await serve(await createCourseService(settings()));
     teacher = await serve(
@@ -130,6 +139,7 @@ describe('the observability loop: services -> Prometheus -> Alertmanager -> stat
     });
     status = await serve(statusService);
     stack = await startLocalStack({
+      binaries,
       addresses: { course: `127.0.0.1:${course.port}`, teacher: `127.0.0.1:${teacher.port}`, status: `127.0.0.1:${status.port}` },
       statusUrl: `http://127.0.0.1:${status.port}`,
       webhookToken: TOKEN,
@@ -148,6 +158,13 @@ describe('the observability loop: services -> Prometheus -> Alertmanager -> stat
     if (traffic) clearInterval(traffic);
     await stack?.stop();
     for (const r of [status, teacher, course]) if (r) await stopService(r).catch(() => undefined);
+  });
+
+  it(`runs the box's Prometheus ${boxTools.prometheus.version} and Alertmanager ${boxTools.alertmanager.version}`, async () => {
+    const prometheus = (await (await fetch(`${stack.prometheusUrl}/api/v1/status/buildinfo`)).json()) as { data: { version: string } };
+    expect(prometheus.data.version).toBe(boxTools.prometheus.version.replace(/^v/, ''));
+    const alertmanager = (await (await fetch(`${stack.alertmanagerUrl}/api/v2/status`)).json()) as { versionInfo: { version: string } };
+    expect(alertmanager.versionInfo.version).toBe(boxTools.alertmanager.version.replace(/^v/, ''));
   });
 
   it('scrapes every declared service, up, with the target labels of the ServiceMonitor', async () => {
