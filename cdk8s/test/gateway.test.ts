@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_GROUP } from '../src/gateway/api.js';
-import { AUTH_RESPONSE_HEADERS, OAUTH2_FORWARD_AUTH_MIDDLEWARE, oauth2ForwardAuthAddress } from '../src/gateway/forward-auth.js';
+import { AUTH_RESPONSE_HEADERS, forwardAuthMiddlewareName, oauth2ForwardAuthAddress } from '../src/gateway/forward-auth.js';
+import { groups } from '../src/helm/values/dex.js';
+import { protectedUiGroups } from '../src/platform/ui-routes.js';
 import { GATEWAY_NAME, GATEWAY_NAMESPACE } from '../src/gateway/gateway.js';
 import { TRAEFIK_METRICS_PORT, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels } from '../src/helm/values/traefik.js';
 import { caSecrets } from '../src/logging/names.js';
@@ -140,22 +142,50 @@ describe('admin UIs behind oauth2-proxy (Traefik ForwardAuth)', () => {
   const middlewares = ofKind(objects, 'Middleware');
   const protectedHosts = ['prometheus', 'alertmanager', 'rollouts'] as const;
 
-  it.each(protectedHosts)('%s: its route runs the ForwardAuth Middleware of its own namespace, and /oauth2 goes to oauth2-proxy', (key) => {
+  /** Who gets in where: Alertmanager and Argo Rollouts change things (silences; promote, abort), Prometheus only reads. */
+  const allowed = { prometheus: [groups.admins, groups.viewers], alertmanager: [groups.admins], rollouts: [groups.admins] } as const;
+  const forwardAuthOf = (m: K8sObject) => (m.spec as { forwardAuth: { address: string; trustForwardHeader: boolean; authResponseHeaders: string[] } }).forwardAuth;
+
+  it.each(protectedHosts)('%s: its route runs the ForwardAuth Middleware of its groups in its own namespace, and /oauth2 goes to oauth2-proxy', (key) => {
     const host = platform.hosts[key];
     const onHost = routes.filter((r) => routeSpec(r).hostnames?.includes(host));
     const ui = onHost.find((r) => r.metadata.namespace !== ns.auth.name)!;
     const filters = routeSpec(ui).rules.flatMap((rule) => rule.filters ?? []);
-    expect(filters).toEqual([{ type: 'ExtensionRef', extensionRef: { group: 'traefik.io', kind: 'Middleware', name: OAUTH2_FORWARD_AUTH_MIDDLEWARE } }]);
-    expect(middlewares.some((m) => m.metadata.name === OAUTH2_FORWARD_AUTH_MIDDLEWARE && m.metadata.namespace === ui.metadata.namespace), id(ui)).toBe(true);
+    const name = forwardAuthMiddlewareName(allowed[key]);
+    expect(filters).toEqual([{ type: 'ExtensionRef', extensionRef: { group: 'traefik.io', kind: 'Middleware', name } }]);
+    const middleware = middlewares.find((m) => m.metadata.name === name && m.metadata.namespace === ui.metadata.namespace);
+    expect(middleware, id(ui)).toBeDefined();
+    // oauth2-proxy reads the groups from the query of the address Traefik calls.
+    const address = new URL(forwardAuthOf(middleware!).address);
+    expect(address.searchParams.getAll('allowed_groups').flatMap((g) => g.split(',')).sort()).toEqual([...allowed[key]].sort());
     const signIn = onHost.find((r) => r.metadata.namespace === ns.auth.name)!;
     expect(routeSpec(signIn).rules.map((rule) => rule.backendRefs?.map((b) => b.name))).toEqual([['oauth2-proxy']]);
+  });
+
+  it('a Middleware per namespace and group set, each named after its groups; every one is used', () => {
+    const used = routes.flatMap((r) => routeSpec(r).rules.flatMap((rule) => rule.filters ?? []).filter((f) => f.extensionRef?.kind === 'Middleware').map((f) => `${r.metadata.namespace}/${f.extensionRef!.name}`));
+    expect(middlewares.map((m) => `${m.metadata.namespace}/${m.metadata.name}`).sort()).toEqual([...new Set(used)].sort());
+    expect(middlewares.map((m) => `${m.metadata.namespace}/${m.metadata.name}`).sort()).toEqual([
+      `${ns.monitoring.name}/oauth2-proxy-courseops-admins`,
+      `${ns.monitoring.name}/oauth2-proxy-courseops-admins-courseops-viewers`,
+      `${ns.rollouts.name}/oauth2-proxy-courseops-admins`,
+    ].sort());
+  });
+
+  it("oauth2-proxy's own allowed_groups are exactly the groups some UI lets in (a group outside them would be refused everywhere)", () => {
+    const toml = (platform.releases.find((r) => r.chart === 'oauth2-proxy')!.values as { config: { configFile: string } }).config.configFile;
+    const line = /^allowed_groups = (\[.*\])$/m.exec(toml)?.[1];
+    expect((JSON.parse(line ?? '[]') as string[]).sort()).toEqual(protectedUiGroups(platform.hosts));
   });
 
   it('every Middleware forwards to oauth2-proxy, sets the forwarded headers itself and strips every X-Auth-Request-* header clients send', () => {
     expect(middlewares.length).toBeGreaterThan(0);
     for (const m of middlewares) {
-      const fa = (m.spec as { forwardAuth: { address: string; trustForwardHeader: boolean; authResponseHeaders: string[] } }).forwardAuth;
-      expect(fa.address).toBe(oauth2ForwardAuthAddress());
+      const fa = forwardAuthOf(m);
+      const groupsOf = new URL(fa.address).searchParams.get('allowed_groups')!.split(',');
+      expect(fa.address).toBe(oauth2ForwardAuthAddress(groupsOf));
+      expect(fa.address.startsWith(`http://oauth2-proxy.${ns.auth.name}.svc.cluster.local:80/?`)).toBe(true);
+      expect(m.metadata.name).toBe(forwardAuthMiddlewareName(groupsOf));
       expect(fa.trustForwardHeader).toBe(false);
       expect(fa.authResponseHeaders).toEqual(expect.arrayContaining([...AUTH_RESPONSE_HEADERS]));
     }
@@ -170,6 +200,8 @@ describe('admin UIs behind oauth2-proxy (Traefik ForwardAuth)', () => {
     expect(toml).toContain('upstreams = ["static://202"]');
     expect(toml).toContain('reverse_proxy = true');
     expect(toml).toContain('set_xauthrequest = true');
+    // Dex skips its approval page only when the sign-in does not ask for approval_prompt=force (oauth2-proxy's default).
+    expect(toml).toContain('approval_prompt = "auto"');
   });
 });
 

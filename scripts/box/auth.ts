@@ -15,7 +15,7 @@ import type { OAuth2ProxyValues } from '../../cdk8s/src/helm/values/oauth2-proxy
 import { parseReleases } from '../cluster/inputs.js';
 import { ensureTool } from './build.js';
 import { boxNetwork, kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';
-import { addPodNetns, inNetns, ip } from './netns.js';
+import { addPodNetns, inNetns, ip, shareNetnsHosts } from './netns.js';
 
 /** The release as the platform declares it (platformReleases(): name, namespace, chart version, values). */
 export interface Oauth2ProxyRelease {
@@ -192,6 +192,8 @@ export async function startOauth2Proxy(state: BoxState, release: Oauth2ProxyRele
   writeFileSync(config, release.values.config.configFile);
 
   const netns = addPodNetns(state.netns, state.processes.length, podIP, boxNetwork.nodeIP);
+  // The cluster names it dials (Dex's Service, for the code exchange and keys) resolve as in the box namespace.
+  shareNetnsHosts(state.netns, netns);
   startProcess(state, 'oauth2-proxy', [bin, ...oauth2ProxyArgs(release.values, config)], env, netns);
   await waitFor(state, 'oauth2-proxy /ping', () => boxStatus(state, `http://${podIP}:${HTTP_PORT}/ping`) === 200, 60_000, 'oauth2-proxy');
   return { pod: podName, ip: podIP, port: HTTP_PORT, netns, service: { name: fullname, namespace: ns, port: SERVICE_PORT } };
@@ -216,8 +218,8 @@ export async function startServiceForwarder(state: BoxState, service: { readonly
   return clusterIP;
 }
 
-/** argv: listen host, port, target host, port. Either side closing or failing closes both. */
-const TCP_RELAY = `const net = require('node:net');
+/** A TCP relay for `node -e`; argv: listen host, port, target host, port. Either side closing or failing closes both. */
+export const TCP_RELAY = `const net = require('node:net');
 const [, host, port, toHost, toPort] = process.argv;
 net.createServer((client) => {
   const upstream = net.connect(Number(toPort), toHost);

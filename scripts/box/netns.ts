@@ -4,7 +4,7 @@
  * veth per pod process, and each such pod has a namespace of its own holding its pod IP.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function ip(args: readonly string[]): string {
@@ -51,6 +51,37 @@ export function writeNetnsHosts(netns: string, entries: Readonly<Record<string, 
   const lines = ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...Object.entries(entries).map(([name, ip]) => `${ip} ${name}`)];
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
+}
+
+/**
+ * Adds names to a namespace's hosts file (writeNetnsHosts), keeping those already there; a name given again
+ * takes its new address. The file is rewritten in place, so processes that already see it (through
+ * `ip netns exec` or shareNetnsHosts) see the new names.
+ */
+export function addNetnsHosts(netns: string, entries: Readonly<Record<string, string>>): string {
+  const file = join(netnsEtcDir(netns), 'hosts');
+  const kept: Record<string, string> = {};
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [address, ...names] = line.trim().split(/\s+/);
+      if (!address || names.includes('localhost')) continue;
+      for (const name of names) kept[name] = address;
+    }
+  }
+  return writeNetnsHosts(netns, { ...kept, ...entries });
+}
+
+/**
+ * Gives a pod's namespace the box namespace's hosts file (a symlink, which `ip netns exec` follows when it
+ * bind-mounts it): every pod resolves the same cluster names, as with one cluster DNS. Call it before the
+ * pod's process starts; names added to the box's file later (addNetnsHosts) reach the process too.
+ */
+export function shareNetnsHosts(box: string, pod: string): void {
+  const boxHosts = join(netnsEtcDir(box), 'hosts');
+  if (!existsSync(boxHosts)) writeNetnsHosts(box, {});
+  mkdirSync(netnsEtcDir(pod), { recursive: true });
+  rmSync(join(netnsEtcDir(pod), 'hosts'), { force: true });
+  symlinkSync(boxHosts, join(netnsEtcDir(pod), 'hosts'));
 }
 
 /** argv run inside a namespace. */

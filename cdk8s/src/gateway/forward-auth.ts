@@ -4,17 +4,28 @@ import { oauth2ProxyService } from '../helm/values/oauth2-proxy.js';
 import { ns } from '../namespaces.js';
 import { TRAEFIK_API_VERSION, TRAEFIK_GROUP, type RouteFilter } from './api.js';
 
-/** Name of the ForwardAuth Middleware, the same in every namespace that has protected routes. */
-export const OAUTH2_FORWARD_AUTH_MIDDLEWARE = 'oauth2-proxy-auth';
+/**
+ * The ForwardAuth Middleware of one access policy (the groups a UI lets in), the same name in every
+ * namespace that has a UI with that policy: `oauth2-proxy-<groups, sorted, joined by ->`.
+ */
+export const forwardAuthMiddlewareName = (allowedGroups: readonly string[]) => {
+  if (allowedGroups.length === 0) throw new Error('a protected UI must let in at least one group');
+  return `oauth2-proxy-${[...allowedGroups].sort().join('-')}`;
+};
 
 /**
- * oauth2-proxy's root, in the cluster: the "static upstream" variant of oauth2-proxy's Traefik integration
- * (docs/configuration/integrations/traefik.md at v7.15.3). With `upstreams = static://202` and
- * `reverse_proxy = true` (values/oauth2-proxy.ts) it answers 202 for a valid session and, for a browser
- * without one, the redirect to sign-in, which Traefik hands back to the client as is. Its /oauth2/auth
- * endpoint would only answer 401.
+ * oauth2-proxy's root, in the cluster, with the groups the UI lets in: the "static upstream" variant of
+ * oauth2-proxy's Traefik integration (docs/configuration/integrations/traefik.md at v7.15.3). With
+ * `upstreams = static://202` and `reverse_proxy = true` (values/oauth2-proxy.ts) its root handler answers
+ * 202 for a valid session and, for a browser without one, the redirect to sign-in, which Traefik hands back
+ * to the client as is (its /oauth2/auth endpoint would only answer 401). At v7.15.3 that root handler
+ * (oauthproxy.go, Proxy) also runs authOnlyAuthorize on the request it receives: a session whose groups
+ * miss every group of the `allowed_groups` query parameter gets a 403. That query is the address's own:
+ * Traefik sends the address as written, and the client's URL reaches oauth2-proxy only as X-Forwarded-Uri,
+ * so no client can widen it. oauth2-proxy's own `allowed_groups` (every group of any UI) still applies first.
  */
-export const oauth2ForwardAuthAddress = () => `http://${oauth2ProxyService.name}.${ns.auth.name}.svc.cluster.local:${oauth2ProxyService.port}/`;
+export const oauth2ForwardAuthAddress = (allowedGroups: readonly string[]) =>
+  `http://${oauth2ProxyService.name}.${ns.auth.name}.svc.cluster.local:${oauth2ProxyService.port}/?allowed_groups=${[...allowedGroups].sort().join(',')}`;
 
 /**
  * Every identity header oauth2-proxy v7.15.3 can set with `set_xauthrequest` (User, Email,
@@ -38,15 +49,16 @@ export interface ForwardAuthSpec {
   };
 }
 
-/** The HTTPRoute filter that runs the namespace's ForwardAuth Middleware (Traefik's ExtensionRef). */
-export const forwardAuthFilter = (): RouteFilter => ({
+/** The HTTPRoute filter that runs the namespace's ForwardAuth Middleware of these groups (Traefik's ExtensionRef). */
+export const forwardAuthFilter = (allowedGroups: readonly string[]): RouteFilter => ({
   type: 'ExtensionRef',
-  extensionRef: { group: TRAEFIK_GROUP, kind: 'Middleware', name: OAUTH2_FORWARD_AUTH_MIDDLEWARE },
+  extensionRef: { group: TRAEFIK_GROUP, kind: 'Middleware', name: forwardAuthMiddlewareName(allowedGroups) },
 });
 
 /**
- * Traefik ForwardAuth Middleware to oauth2-proxy, in the namespace of the routes that use it: Traefik's CRD
- * provider (allowCrossNamespace false) resolves a route's ExtensionRef only in the route's own namespace.
+ * Traefik ForwardAuth Middleware to oauth2-proxy for one access policy, in the namespace of the routes that
+ * use it: Traefik's CRD provider (allowCrossNamespace false) resolves a route's ExtensionRef only in the
+ * route's own namespace.
  *
  * `trustForwardHeader: false`: Traefik is the edge, nothing in front of it is trusted, so it drops the
  * client's X-Forwarded-* headers and sends oauth2-proxy its own (Host, Proto https, Uri, Method), from which
@@ -54,15 +66,15 @@ export const forwardAuthFilter = (): RouteFilter => ({
  * client X-Forwarded headers untouched and warns about it.
  */
 export class ForwardAuthMiddleware extends Construct {
-  constructor(scope: Construct, id: string, props: { namespace: string; labels?: Readonly<Record<string, string>> }) {
+  constructor(scope: Construct, id: string, props: { namespace: string; allowedGroups: readonly string[]; labels?: Readonly<Record<string, string>> }) {
     super(scope, id);
     const spec: ForwardAuthSpec = {
-      forwardAuth: { address: oauth2ForwardAuthAddress(), trustForwardHeader: false, authResponseHeaders: [...AUTH_RESPONSE_HEADERS] },
+      forwardAuth: { address: oauth2ForwardAuthAddress(props.allowedGroups), trustForwardHeader: false, authResponseHeaders: [...AUTH_RESPONSE_HEADERS] },
     };
     new ApiObject(this, 'Resource', {
       apiVersion: TRAEFIK_API_VERSION,
       kind: 'Middleware',
-      metadata: { name: OAUTH2_FORWARD_AUTH_MIDDLEWARE, namespace: props.namespace, ...(props.labels ? { labels: { ...props.labels } } : {}) },
+      metadata: { name: forwardAuthMiddlewareName(props.allowedGroups), namespace: props.namespace, ...(props.labels ? { labels: { ...props.labels } } : {}) },
       spec,
     });
   }

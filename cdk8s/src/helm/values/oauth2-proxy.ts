@@ -47,6 +47,10 @@ export function oauth2ProxyValues(h: Hosts, dexInternalUrl: string, domain: stri
         reverse_proxy: true,
         set_xauthrequest: true,
         skip_provider_button: true,
+        // Without it oauth2-proxy v7.15.3 sends approval_prompt=force (its legacy default), and Dex then shows
+        // its "Grant Access" page on every sign-in despite skipApprovalScreen (server/oauth2.go at v2.45.1:
+        // ForceApprovalPrompt). Found by the box's sign-in test.
+        approval_prompt: 'auto',
         cookie_secure: true,
         cookie_domains: [`.${domain}`],
         whitelist_domains: [`.${domain}`],
