@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need when it is missing, builds the box's
-# programs from their Go modules (cached by version outside the repository), then runs every test.
+# programs from their Go modules (cached by version outside the repository; Prometheus, promtool,
+# Alertmanager and amtool among them, which tests outside the box use too), then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,8 @@ phase "Debian packages"
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+# The box's sign-in test gives Chromium the box's platform CA through an NSS database (certutil).
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 # The platform in a box: network namespaces (iproute2), its certificates (openssl), requests inside it (curl).
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
@@ -32,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian starts its own PostgreSQL and Prometheus on install; the tests start their own on free ports.
+# Debian starts its own PostgreSQL on install; the tests start their own on free ports.
 command -v go >/dev/null 2>&1 || { echo "the box is built with Go (1.26): install it from https://go.dev/dl/ or your package manager" >&2; exit 1; }
 
 phase "npm ci"
@@ -46,8 +47,11 @@ if [ $# -gt 0 ]; then
   npx vitest run "$@"
 else
   # The box's Go builds (about half an hour on a fresh 2-core machine, a second when cached) run at low
-  # priority beside the typecheck. Cached, every test then runs in one go (the box's beside the rest);
-  # still building, the tests that do not need the box run meanwhile and the box's come last.
+  # priority beside the typecheck, Prometheus and Alertmanager first. Cached, every test then runs in one
+  # go (the box's beside the rest); still building, the tests that do not need the box run meanwhile and
+  # the box's come last. Of those, the ones that need Prometheus or Alertmanager (promtool, amtool, the
+  # observability loop, the canary analysis) wait in their beforeAll until the background build has
+  # made these two (ensureTool's lock), or build them themselves if it has not started on them.
   build_log=$(mktemp)
   phase "box programs (Go builds, cached by version) in the background; typecheck"
   setsid nice -n 10 npx tsx scripts/box/build.ts >"$build_log" 2>&1 &

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
+import { DEX_IMAGE_TAG } from '../../cdk8s/src/helm/values/dex.js';
 
 export const TOOLS_DIR = fileURLToPath(new URL('../../tools/', import.meta.url));
 
@@ -37,6 +38,13 @@ export const KUBERNETES_VERSION = 'v1.34.3';
 const kps = chartAppVersions['kube-prometheus-stack'].images;
 const rollouts = chartAppVersions['argo-rollouts'].images['argo-rollouts'];
 const oauth2Proxy = chartAppVersions['oauth2-proxy'].images['oauth2-proxy'];
+/** The Alertmanager the tests run: the chart's is kps.alertmanager, which does not build from its module. */
+export const ALERTMANAGER_VERSION = 'v0.31.1';
+/** The eck-operator chart's appVersion and the short commit of its tag (ECK's Makefile stamps `git rev-parse --short=8`). */
+const eck = {
+  version: chartAppVersions['eck-operator'].images['eck-operator'],
+  hash: /\(([0-9a-f]{8})[0-9a-f]*\)/.exec(chartAppVersions['eck-operator'].source)![1]!,
+};
 
 /** k8s.io/component-base/version and client-go's copy of it (kubectl prints both). */
 function kubernetesStamp(version: string): Record<string, string> {
@@ -56,6 +64,31 @@ function prometheusStamp(version: string): Record<string, string> {
 }
 
 export const boxTools = {
+  // Prometheus and Alertmanager first: the tests outside the box need them too (observability loop,
+  // canary analysis, promtool and amtool checks) and wait for them on the build lock.
+  prometheus: {
+    module: 'prometheus',
+    version: kps.prometheus,
+    binaries: [
+      { name: 'prometheus', pkg: 'github.com/prometheus/prometheus/cmd/prometheus' },
+      { name: 'promtool', pkg: 'github.com/prometheus/prometheus/cmd/promtool' },
+    ],
+    stamp: prometheusStamp(kps.prometheus.replace(/^v/, '')),
+    // Only the Kubernetes service discovery (all the operator generates): the cloud providers' SDKs
+    // would triple the build time for nothing the box uses.
+    tags: ['remove_all_sd', 'enable_kubernetes_sd'],
+  },
+  // The newest Alertmanager whose module builds (tools/alertmanager/go.mod says why): the chart runs
+  // v0.33.1, but from v0.32 on the module lacks the web UI files its ui package embeds.
+  alertmanager: {
+    module: 'alertmanager',
+    version: ALERTMANAGER_VERSION,
+    binaries: [
+      { name: 'alertmanager', pkg: 'github.com/prometheus/alertmanager/cmd/alertmanager' },
+      { name: 'amtool', pkg: 'github.com/prometheus/alertmanager/cmd/amtool' },
+    ],
+    stamp: prometheusStamp(ALERTMANAGER_VERSION.replace(/^v/, '')),
+  },
   kubernetes: {
     module: 'kubernetes',
     version: KUBERNETES_VERSION,
@@ -70,18 +103,6 @@ export const boxTools = {
     binaries: [{ name: 'prometheus-operator', pkg: 'github.com/prometheus-operator/prometheus-operator/cmd/operator' }],
     // The operator derives its default config-reloader image tag from this version.
     stamp: prometheusStamp(kps['prometheus-operator'].replace(/^v/, '')),
-  },
-  prometheus: {
-    module: 'prometheus',
-    version: kps.prometheus,
-    binaries: [
-      { name: 'prometheus', pkg: 'github.com/prometheus/prometheus/cmd/prometheus' },
-      { name: 'promtool', pkg: 'github.com/prometheus/prometheus/cmd/promtool' },
-    ],
-    stamp: prometheusStamp(kps.prometheus.replace(/^v/, '')),
-    // Only the Kubernetes service discovery (all the operator generates): the cloud providers' SDKs
-    // would triple the build time for nothing the box uses.
-    tags: ['remove_all_sd', 'enable_kubernetes_sd'],
   },
   argoRollouts: {
     module: 'argo-rollouts',
@@ -102,6 +123,29 @@ export const boxTools = {
     binaries: [{ name: 'oauth2-proxy', pkg: 'github.com/oauth2-proxy/oauth2-proxy/v7' }],
     // oauth2-proxy's Makefile stamps this (`-X …/pkg/version.VERSION=$(git describe)`); `--version` prints it.
     stamp: { 'github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION': oauth2Proxy },
+  },
+  eckOperator: {
+    module: 'eck-operator',
+    version: eck.version,
+    // ECK's main package; the box runs its `manager` subcommand (eck.ts).
+    binaries: [{ name: 'eck-operator', pkg: 'github.com/elastic/cloud-on-k8s/v3/cmd' }],
+    // ECK's Makefile stamps these (GO_LDFLAGS): the operator reports them in its log and operator info.
+    // No `release` tag: it only selects Elastic's production licence key, generated at release time and
+    // not in the module (the basic licence needs no key).
+    stamp: {
+      'github.com/elastic/cloud-on-k8s/v3/pkg/about.version': eck.version,
+      'github.com/elastic/cloud-on-k8s/v3/pkg/about.buildHash': eck.hash,
+      'github.com/elastic/cloud-on-k8s/v3/pkg/about.buildDate': BUILD_DATE,
+      'github.com/elastic/cloud-on-k8s/v3/pkg/about.buildSnapshot': 'false',
+    },
+  },
+  dex: {
+    module: 'dex',
+    // The image tag our dex values pin (not the chart's appVersion); go.mod requires its commit's pseudo-version.
+    version: DEX_IMAGE_TAG,
+    binaries: [{ name: 'dex', pkg: 'github.com/dexidp/dex/cmd/dex' }],
+    // Dex's Makefile stamps this (`-X main.version=$(VERSION)`); `dex version` prints it.
+    stamp: { 'main.version': DEX_IMAGE_TAG },
   },
   helm: {
     module: 'helm',

@@ -1,14 +1,19 @@
 /**
  * The box's pins agree with the platform's: each program is built at the version the pinned chart runs
- * (cdk8s/src/helm/app-versions.ts) or the kind node image carries, and each wrapper module requires
- * exactly that version. Fast: reads files only, builds nothing.
+ * (cdk8s/src/helm/app-versions.ts; Alertmanager: the newest that builds) or the kind node image carries,
+ * and each wrapper module requires exactly that version. Fast: reads files only, builds nothing (the
+ * build lock is tested on stand-in work).
  */
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
+import { DEX_IMAGE_TAG } from '../../cdk8s/src/helm/values/dex.js';
 import { TOOLS_DIR, boxTools, KUBERNETES_VERSION } from '../box/tools.js';
+import { makeOnce } from '../box/build.js';
 import { crdSources } from '../box/platform.js';
 import { GATEWAY_API } from '../../cdk8s/src/gateway/api.js';
 import { podReferences, missingReferences, refKey } from '../box/references.js';
@@ -43,6 +48,33 @@ describe('box tool pins', () => {
     expect(required('kwok', 'sigs.k8s.io/kwok')).toBe(boxTools.kwok.version);
   });
 
+  it("Alertmanager (and amtool) is the newest that builds from its module; the go.mod names the chart's version when they differ", () => {
+    expect(required('alertmanager', 'github.com/prometheus/alertmanager')).toBe(boxTools.alertmanager.version);
+    expect(goMod('alertmanager')).toMatch(/^tool \(\n\tgithub\.com\/prometheus\/alertmanager\/cmd\/alertmanager\n\tgithub\.com\/prometheus\/alertmanager\/cmd\/amtool\n\)$/m);
+    const chart: string = chartAppVersions['kube-prometheus-stack'].images.alertmanager;
+    if (chart !== boxTools.alertmanager.version) expect(goMod('alertmanager')).toContain(`runs ${chart}`);
+  });
+
+  it('Prometheus and Alertmanager are built first: the tests outside the box need them too', () => {
+    expect(Object.keys(boxTools).slice(0, 2)).toEqual(['prometheus', 'alertmanager']);
+  });
+
+  it("the ECK operator is the eck-operator chart's appVersion, the same module version the CRDs come from, stamped with the tag's commit", () => {
+    const eck = chartAppVersions['eck-operator'];
+    expect(boxTools.eckOperator.version).toBe(eck.images['eck-operator']);
+    expect(required('eck-operator', 'github.com/elastic/cloud-on-k8s/v3')).toBe(`v${eck.images['eck-operator']}`);
+    expect(required('eck-operator', 'github.com/elastic/cloud-on-k8s/v3')).toBe(required('crds', 'github.com/elastic/cloud-on-k8s/v3'));
+    expect(goMod('eck-operator')).toMatch(/^tool github\.com\/elastic\/cloud-on-k8s\/v3\/cmd$/m);
+    expect(eck.source).toContain(`(${boxTools.eckOperator.stamp['github.com/elastic/cloud-on-k8s/v3/pkg/about.buildHash']}`);
+  });
+
+  it("Dex is the image tag our dex values pin, required as the pseudo-version of that tag's commit (its v2 tags are not versions of its module)", () => {
+    expect(boxTools.dex.version).toBe(DEX_IMAGE_TAG);
+    const commit = new RegExp(`the commit the ${DEX_IMAGE_TAG.replaceAll('.', '\\.')} tag names \\(([0-9a-f]{12})\\)`).exec(goMod('dex'))?.[1];
+    expect(commit).toMatch(/^[0-9a-f]{12}$/);
+    expect(required('dex', 'github.com/dexidp/dex')).toMatch(new RegExp(`^v0\\.0\\.0-\\d{14}-${commit}$`));
+  });
+
   it('the Gateway API plugin stand-in answers to the real plugin\'s name and builds against the box\'s Argo Rollouts, with its replaces', () => {
     const module = boxTools.gatewayApiPlugin.module;
     // The controller finds the plugin by the name the Rollouts and the ConfigMap use; Type() must say the same.
@@ -62,6 +94,61 @@ describe('box tool pins', () => {
 
   it("the Gateway API CRDs up installs are the version the box's Traefik is built against", () => {
     expect(required('traefik', 'sigs.k8s.io/gateway-api')).toBe(GATEWAY_API.version);
+  });
+});
+
+describe("the build lock (ensureTool's makeOnce)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'courseops-build-lock-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** A lock folder as another process leaves it. */
+  const foreignLock = (lock: string, pid: number) => {
+    mkdirSync(lock);
+    writeFileSync(join(lock, 'pid'), String(pid));
+  };
+
+  it('of calls at the same time, one makes and the others wait until it is done', async () => {
+    const out = join(dir, 'a');
+    let makes = 0;
+    const make = async () => {
+      makes++;
+      await sleep(200);
+      writeFileSync(out, 'built');
+    };
+    const outcomes = await Promise.all([1, 2, 3].map(() => makeOnce(`${out}.lock`, () => existsSync(out), make, { pollMs: 20 })));
+    expect(makes).toBe(1);
+    expect(outcomes.sort()).toEqual(['made', 'waited', 'waited']);
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    expect(await makeOnce(`${out}.lock`, () => existsSync(out), make)).toBe('done');
+  });
+
+  it("waits for another live process's lock, and takes over the lock of one that died", async () => {
+    const out = join(dir, 'b');
+    const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      foreignLock(`${out}.lock`, holder.pid!);
+      let waitedFor: number | undefined;
+      const waiting = makeOnce(`${out}.lock`, () => existsSync(out), async () => writeFileSync(out, 'mine'), { pollMs: 20, onWait: (pid) => (waitedFor = pid) });
+      await sleep(200);
+      expect(waitedFor).toBe(holder.pid);
+      writeFileSync(out, 'theirs'); // the other process finishes
+      expect(await waiting).toBe('waited');
+      expect(readFileSync(out, 'utf8')).toBe('theirs');
+    } finally {
+      holder.kill();
+    }
+    const dead = spawnSync('true').pid;
+    const out2 = join(dir, 'c');
+    foreignLock(`${out2}.lock`, dead);
+    expect(await makeOnce(`${out2}.lock`, () => existsSync(out2), async () => writeFileSync(out2, 'mine'), { pollMs: 20 })).toBe('made');
+    expect(existsSync(`${out2}.lock`)).toBe(false);
+  });
+
+  it('a failed make releases the lock and fails; the next caller tries again', async () => {
+    const out = join(dir, 'd');
+    await expect(makeOnce(`${out}.lock`, () => existsSync(out), async () => Promise.reject(new Error('go build failed')))).rejects.toThrow('go build failed');
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    expect(await makeOnce(`${out}.lock`, () => existsSync(out), async () => writeFileSync(out, 'x'))).toBe('made');
   });
 });
 
