@@ -558,7 +558,7 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     await page.locator('#login').waitFor();
     expect(new URL(page.url()).host).toBe(hosts.dex);
     expect((await admin.cookies()).filter((c) => isSession(c.name))).toEqual([]);
-    await shot(page, 'h1-dex-login');
+    await shot(page, 'f1-dex-login');
     const back = page.waitForResponse((r) => r.url() === deep() && r.request().isNavigationRequest());
     await dexSignIn(page, users.admin!);
     const answer = await back;
@@ -573,7 +573,7 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     expect(await page.locator('body').innerText()).toContain('"job":"course"');
     const tls = await answer.securityDetails();
     expect(tls).toMatchObject({ issuer: 'courseops-platform-ca (box)', subjectName: hosts.prometheus });
-    await shot(page, 'h2-admin-prometheus-deep-url');
+    await shot(page, 'f2-admin-prometheus-deep-url');
     const build = await page.goto(`https://${hosts.prometheus}/api/v1/status/buildinfo`);
     expect(((await build!.json()) as { data: { version: string } }).data.version).toBe(boxTools.prometheus.version.replace(/^v/, ''));
     expect((await admin.cookies()).filter((c) => isSession(c.name)).length).toBeGreaterThan(0);
@@ -584,7 +584,7 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     const { page, answer } = await visit(viewer, `https://${hosts.alertmanager}/api/v2/status`, users.viewer);
     expect(answer.status()).toBe(403);
     expect(await page.locator('body').innerText()).toContain('Forbidden');
-    await shot(page, 'h3-viewer-refused-alertmanager');
+    await shot(page, 'f3-viewer-refused-alertmanager');
     // Signed in once for every host (the cookie's domain); still refused where only admins are allowed,
     // even asking for its own group in the URL (oauth2-proxy reads allowed_groups from the Middleware's address only).
     for (const url of [`https://${hosts.rollouts}/rollouts/`, `https://${hosts.alertmanager}/?allowed_groups=${users.viewer!.groups.join(',')}`]) {
@@ -593,7 +593,7 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     const prom = await page.goto(`https://${hosts.prometheus}/api/v1/status/buildinfo`);
     expect(prom!.status()).toBe(200);
     expect(((await prom!.json()) as { status: string }).status).toBe('success');
-    await shot(page, 'h4-viewer-prometheus');
+    await shot(page, 'f4-viewer-prometheus');
     await viewer.close();
     const am = await (await admin.newPage()).goto(`https://${hosts.alertmanager}/api/v2/status`);
     expect(am!.status()).toBe(200);
@@ -611,7 +611,7 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     expect(await page.locator('#login-error').innerText()).toContain('Invalid Email Address and password.');
     expect(new URL(page.url()).host).toBe(hosts.dex);
     expect((await context.cookies()).filter((c) => isSession(c.name))).toEqual([]);
-    await shot(page, 'h5-wrong-password');
+    await shot(page, 'f5-wrong-password');
     await context.close();
   }, MINUTE);
 
@@ -650,7 +650,7 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     const subject = Buffer.from(seen['x-auth-request-user'] ?? '', 'base64url').toString('latin1');
     expect(subject).toContain(dex.values.config.staticPasswords.find((u) => u.email === users.admin!.email)!.userID);
     for (const h of AUTH_RESPONSE_HEADERS) expect({ h, value: seen[h.toLowerCase()] }).not.toEqual({ h, value: 'forged' });
-    await shot(page, 'h6-upstream-headers');
+    await shot(page, 'f6-upstream-headers');
   }, MINUTE);
 
   it("Grafana's Dex client: its URLs are Dex's, Dex takes its redirect URI, and the ID tokens make admins Admin and viewers Viewer through role_attribute_path", async () => {
