@@ -7,14 +7,14 @@
  * serviceaccount,configmap}.yaml and _helpers.tpl.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 import type { OAuth2ProxyValues } from '../../cdk8s/src/helm/values/oauth2-proxy.js';
-import { parseReleases } from '../cluster/inputs.js';
+import { releaseWithValues } from '../cluster/inputs.js';
 import { ensureTool } from './build.js';
-import { boxNetwork, kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';
+import { boxNetwork, boxSecret, kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';
 import { addPodNetns, inNetns, ip, shareNetnsHosts } from './netns.js';
 
 /** The release as the platform declares it (platformReleases(): name, namespace, chart version, values). */
@@ -26,11 +26,7 @@ export interface Oauth2ProxyRelease {
 }
 
 /** The release as `npm run up` installs it from dist/: helm/releases.json and the values file it names. */
-export function oauth2ProxyReleaseFromDist(dist: string): Oauth2ProxyRelease {
-  const release = parseReleases(JSON.parse(readFileSync(join(dist, 'helm', 'releases.json'), 'utf8'))).find((r) => r.chart === 'oauth2-proxy');
-  if (!release) throw new Error(`${dist}/helm/releases.json has no oauth2-proxy release`);
-  return { ...release, values: parse(readFileSync(join(dist, release.valuesFile), 'utf8')) as OAuth2ProxyValues };
-}
+export const oauth2ProxyReleaseFromDist = (dist: string): Oauth2ProxyRelease => releaseWithValues<OAuth2ProxyValues>(dist, 'oauth2-proxy');
 
 export interface RunningOauth2Proxy {
   readonly pod: string;
@@ -153,7 +149,6 @@ function oauth2ProxyArgs(values: OAuth2ProxyValues, configPath: string): string[
 }
 
 interface PodJson { status?: { podIP?: string } }
-interface SecretJson { data?: Record<string, string> }
 
 /** HTTP status of a GET from inside the box namespace, or 0 when nothing answers. */
 function boxStatus(state: BoxState, url: string): number {
@@ -179,12 +174,12 @@ export async function startOauth2Proxy(state: BoxState, release: Oauth2ProxyRele
   kubectl(state, ['apply', '--server-side', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'List', items: oauth2ProxyObjects(release, podName) }));
   const podIP = await waitFor(state, `pod ${ns}/${podName} to get an IP`, () => kubectlJson<PodJson>(state, ['get', 'pod', podName, '-n', ns]).status?.podIP, 60_000, 'kwok');
 
-  const secret = kubectlJson<SecretJson>(state, ['get', 'secret', release.values.config.existingSecret, '-n', ns]);
+  const secret = boxSecret(state, ns, release.values.config.existingSecret);
   const env: Record<string, string> = {};
   for (const [key, name] of Object.entries(SECRET_ENV)) {
-    const value = secret.data?.[key];
+    const value = secret?.[key];
     if (value === undefined) throw new Error(`Secret ${ns}/${release.values.config.existingSecret} has no key ${key} (the chart's pod would not start)`);
-    env[name] = Buffer.from(value, 'base64').toString('utf8');
+    env[name] = value;
   }
   const dir = join(state.dir, 'oauth2-proxy');
   mkdirSync(dir, { recursive: true });
@@ -211,15 +206,30 @@ export const serviceDnsName = (name: string, namespace: string) => `${name}.${na
  */
 export async function startServiceForwarder(state: BoxState, service: { readonly name: string; readonly namespace: string; readonly port: number }, target: { readonly ip: string; readonly port: number }): Promise<string> {
   const clusterIP = kubectlJson<{ spec: { clusterIP: string } }>(state, ['get', 'service', service.name, '-n', service.namespace]).spec.clusterIP;
-  ip(['-n', state.netns, 'addr', 'add', `${clusterIP}/32`, 'dev', 'lo']);
-  const name = `forward-${service.namespace}-${service.name}-${service.port}`;
-  startProcess(state, name, [process.execPath, '-e', TCP_RELAY, clusterIP, String(service.port), target.ip, String(target.port)]);
-  await waitFor(state, `the relay of Service ${service.namespace}/${service.name}:${service.port}`, () => boxStatus(state, `http://${clusterIP}:${service.port}/`) !== 0, 20_000, name);
+  await startTcpRelay(state, `forward-${service.namespace}-${service.name}-${service.port}`, { ip: clusterIP, port: service.port }, target, { ownAddress: true });
   return clusterIP;
 }
 
+/**
+ * A TCP relay in the box namespace, the part kube-proxy or a hostPort plays in a cluster: it listens on
+ * `listen` and forwards each connection to `target`. With `ownAddress` the listen address (a ClusterIP, a
+ * pod address) is first put on the namespace's loopback; the node's address is there already. Returns once
+ * an HTTP request through it to `readyPath` gets an answer of any status.
+ */
+export async function startTcpRelay(
+  state: BoxState,
+  name: string,
+  listen: { readonly ip: string; readonly port: number },
+  target: { readonly ip: string; readonly port: number },
+  options: { readonly ownAddress: boolean; readonly readyPath?: string },
+): Promise<void> {
+  if (options.ownAddress) ip(['-n', state.netns, 'addr', 'add', `${listen.ip}/32`, 'dev', 'lo']);
+  startProcess(state, name, [process.execPath, '-e', TCP_RELAY, listen.ip, String(listen.port), target.ip, String(target.port)]);
+  await waitFor(state, `the relay ${name} (${listen.ip}:${listen.port} to ${target.ip}:${target.port})`, () => boxStatus(state, `http://${listen.ip}:${listen.port}${options.readyPath ?? '/'}`) !== 0, 20_000, name);
+}
+
 /** A TCP relay for `node -e`; argv: listen host, port, target host, port. Either side closing or failing closes both. */
-export const TCP_RELAY = `const net = require('node:net');
+const TCP_RELAY = `const net = require('node:net');
 const [, host, port, toHost, toPort] = process.argv;
 net.createServer((client) => {
   const upstream = net.connect(Number(toPort), toHost);

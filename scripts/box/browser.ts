@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { TCP_RELAY } from './auth.js';
-import { boxNetwork, startProcess, waitFor, type BoxState } from './control-plane.js';
-import { addNetnsHosts, inNetns } from './netns.js';
+import { startTcpRelay } from './auth.js';
+import { boxNetwork, type BoxState } from './control-plane.js';
+import { addNetnsHosts } from './netns.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -23,16 +23,8 @@ export const CHROMIUM = '/usr/bin/chromium';
 export async function startHostPorts(state: BoxState, traefikIP: string, ports: readonly { readonly port: number; readonly hostPort?: number }[], hostNames: readonly string[]): Promise<string> {
   const node = boxNetwork.nodeIP;
   for (const p of ports.filter((x) => x.hostPort !== undefined)) {
-    const name = `hostport-${p.hostPort}`;
-    startProcess(state, name, [process.execPath, '-e', TCP_RELAY, node, String(p.hostPort), traefikIP, String(p.port)]);
-    await waitFor(state, `hostPort ${p.hostPort}`, () => {
-      const argv = inNetns(state.netns, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', '-k', `${p.hostPort === 443 ? 'https' : 'http'}://${node}:${p.hostPort}/`]);
-      try {
-        return Number(execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8' })) > 0;
-      } catch {
-        return false;
-      }
-    }, 20_000, name);
+    // Plain HTTP gets an answer from the TLS entry point too (Go's 400 for HTTP sent to an HTTPS server).
+    await startTcpRelay(state, `hostport-${p.hostPort}`, { ip: node, port: p.hostPort! }, { ip: traefikIP, port: p.port }, { ownAddress: false });
   }
   addNetnsHosts(state.netns, Object.fromEntries(hostNames.map((h) => [h, node])));
   return node;

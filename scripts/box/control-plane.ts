@@ -60,6 +60,18 @@ export function kubectlJson<T = { items: Record<string, unknown>[] }>(state: Box
   return JSON.parse(kubectl(state, [...args, '-o', 'json'])) as T;
 }
 
+/** Every key of a Secret of the box's API server, decoded (undefined when there is no such Secret). */
+export function boxSecret(state: BoxState, namespace: string, name: string): Record<string, string> | undefined {
+  let secret: { data?: Record<string, string> };
+  try {
+    secret = kubectlJson<{ data?: Record<string, string> }>(state, ['get', 'secret', name, '-n', namespace]);
+  } catch (err) {
+    if (/NotFound/.test((err as Error).message)) return undefined;
+    throw err;
+  }
+  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
 /** Starts one long-running program in the box namespace, detached, logging to <dir>/logs/<name>.log. */
 export function startProcess(state: BoxState, name: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}, netns = state.netns, cwd = state.dir): number {
   mkdirSync(join(state.dir, 'logs'), { recursive: true });

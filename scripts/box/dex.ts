@@ -19,10 +19,9 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
 import type { DexValues } from '../../cdk8s/src/helm/values/dex.js';
-import { parseReleases, parseSecrets, type SecretSpec } from '../cluster/inputs.js';
-import { TCP_RELAY } from './auth.js';
+import { parseSecrets, releaseWithValues, type SecretSpec } from '../cluster/inputs.js';
 import { ensureTool } from './build.js';
-import { boxNetwork, kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';
+import { boxNetwork, boxSecret, kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';
 import { addPodNetns, inNetns, ip, shareNetnsHosts } from './netns.js';
 import { boxGet } from './operators.js';
 
@@ -34,11 +33,7 @@ export interface DexRelease {
   readonly values: DexValues;
 }
 
-export function dexReleaseFromDist(dist: string): DexRelease {
-  const release = parseReleases(JSON.parse(readFileSync(join(dist, 'helm', 'releases.json'), 'utf8'))).find((r) => r.chart === 'dex');
-  if (!release) throw new Error(`${dist}/helm/releases.json has no dex release`);
-  return { ...release, values: parse(readFileSync(join(dist, release.valuesFile), 'utf8')) as DexValues };
-}
+export const dexReleaseFromDist = (dist: string): DexRelease => releaseWithValues<DexValues>(dist, 'dex');
 
 /** deployment.yaml: the container's ports and the addresses `dex serve` gets (https and gRPC are off in our values). */
 const HTTP_PORT = 5556;
@@ -138,18 +133,6 @@ export function dexConfigAndEnv(values: DexValues, readSecret: ReadSecret): { co
   const unset = read.filter((name) => env[name] === undefined);
   if (unset.length) throw new Error(`the dex config reads ${unset.join(', ')}, which the pod's env does not set`);
   return { config: stringify(values.config), env };
-}
-
-/** Every key of a Secret of the box's API server, decoded (undefined when there is no such Secret). */
-export function boxSecret(state: BoxState, namespace: string, name: string): Record<string, string> | undefined {
-  let secret: { data?: Record<string, string> };
-  try {
-    secret = kubectlJson<{ data?: Record<string, string> }>(state, ['get', 'secret', name, '-n', namespace]);
-  } catch (err) {
-    if (/NotFound/.test((err as Error).message)) return undefined;
-    throw err;
-  }
-  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 }
 
 export interface RunningDex {
@@ -266,17 +249,6 @@ export function serviceEndpoints(state: BoxState, namespace: string, service: { 
   });
   if (endpoints.length === 0) throw new Error(`Service ${namespace}/${service.name} has no ready endpoint for port ${service.port}`);
   return endpoints;
-}
-
-/**
- * Makes a pod address of a Service answer in the box namespace, for a pod the box runs no process for:
- * the address goes on the namespace's loopback, and a relay there forwards to `target` (a process of the
- * box, e.g. the real Prometheus on 127.0.0.1). Returns when `readyPath` answers through the relay.
- */
-export async function relayPodAddress(state: BoxState, name: string, endpoint: { ip: string; port: number }, target: { ip: string; port: number }, readyPath: string): Promise<void> {
-  ip(['-n', state.netns, 'addr', 'add', `${endpoint.ip}/32`, 'dev', 'lo']);
-  startProcess(state, name, [process.execPath, '-e', TCP_RELAY, endpoint.ip, String(endpoint.port), target.ip, String(target.port)]);
-  await waitFor(state, `the relay ${name}`, () => boxGet(state, `http://${endpoint.ip}:${endpoint.port}${readyPath}`) !== undefined, 20_000, name);
 }
 
 /**

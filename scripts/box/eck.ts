@@ -20,7 +20,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { EckOperatorValues } from '../../cdk8s/src/helm/values/eck-operator.js';
-import { parseReleases } from '../cluster/inputs.js';
+import { releaseWithValues } from '../cluster/inputs.js';
 import { ensureTool, moduleDir } from './build.js';
 import { kubectl, startProcess, waitFor, type BoxState } from './control-plane.js';
 
@@ -35,11 +35,7 @@ export interface EckRelease {
   readonly values: EckOperatorValues;
 }
 
-export function eckReleaseFromDist(dist: string): EckRelease {
-  const release = parseReleases(JSON.parse(readFileSync(join(dist, 'helm', 'releases.json'), 'utf8'))).find((r) => r.chart === 'eck-operator');
-  if (!release) throw new Error(`${dist}/helm/releases.json has no eck-operator release`);
-  return { ...release, values: parse(readFileSync(join(dist, release.valuesFile), 'utf8')) as EckOperatorValues };
-}
+export const eckReleaseFromDist = (dist: string): EckRelease => releaseWithValues<EckOperatorValues>(dist, 'eck-operator');
 
 type Values = Record<string, unknown>;
 const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -281,6 +281,14 @@ export function dexUsers(distDir: string, releases: readonly Release[]): string[
   }
 }
 
+/** A chart's release in dist/helm/releases.json with the values file it names, parsed (what `helm install -f` gets). */
+export function releaseWithValues<V>(distDir: string, chart: string): Release & { values: V } {
+  const file = path.join(distDir, 'helm/releases.json');
+  const release = parseReleases(readJson(file), file).find((r) => r.chart === chart);
+  if (!release) throw new InputError(`${file} has no ${chart} release`);
+  return { ...release, values: parse(readFileSync(path.join(distDir, release.valuesFile), 'utf8')) as V };
+}
+
 /** Whether dist/ has everything `up` reads (otherwise `up` runs the synth first). */
 export function distComplete(distDir: string): boolean {
   return ['helm/releases.json', 'secrets.json', 'hosts.json', 'manifests'].every((p) => existsSync(path.join(distDir, p)));

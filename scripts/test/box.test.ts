@@ -15,14 +15,14 @@ import { gunzipSync } from 'node:zlib';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNetns, boxNamespaces } from '../box/netns.js';
-import { kubectl, kubectlJson, processAlive, startBox, stopBox, waitFor, type BoxState } from '../box/control-plane.js';
+import { boxSecret, kubectl, kubectlJson, processAlive, startBox, stopBox, waitFor, type BoxState } from '../box/control-plane.js';
 import { applyCrds, applyPlatform, boxRunner, upSteps, type ApplyOutcome } from '../box/platform.js';
 import { boxGet, kpsOperatorArgs, startArgoRollouts, startPrometheusOperator } from '../box/operators.js';
 import { outOfClusterConfig, readGeneratedConfig, startPrometheus, type RunningPrometheus } from '../box/prometheus.js';
 import { ServicePodKeeper, type ServicePod } from '../box/service-pods.js';
 import { gatewayRequest, issueListenerCertificates, startTraefik, type GatewayObject, type RunningTraefik } from '../box/gateway.js';
 import { traefikArgs, traefikPorts, traefikService } from '../box/traefik-chart.js';
-import { oauth2ProxyReleaseFromDist, serviceDnsName, startOauth2Proxy, startServiceForwarder } from '../box/auth.js';
+import { oauth2ProxyReleaseFromDist, serviceDnsName, startOauth2Proxy, startServiceForwarder, startTcpRelay } from '../box/auth.js';
 import { startLoad, type LoadRun } from '../box/load.js';
 import { writeNetnsHosts } from '../box/netns.js';
 import { TRAEFIK_NAMESPACE, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels, traefikValues } from '../../cdk8s/src/helm/values/traefik.js';
@@ -48,12 +48,12 @@ import { randomBytes, type JsonWebKey } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { search as jmespathSearch } from 'jmespath';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { boxJson, boxSecret, dexReleaseFromDist, dexSecretsFromDist, dexUsers, oauth2ProxyCookieSignature, OAUTH2_PROXY_DEFAULT_COOKIE_EXPIRE_HOURS, OAUTH2_PROXY_DEFAULT_COOKIE_NAME, pkce, relayPodAddress, serviceEndpoints, startDex, startEchoUpstream, verifiedClaims, type DexRelease, type DexUser, type EchoAnswer } from '../box/dex.js';
+import { boxJson, dexReleaseFromDist, dexSecretsFromDist, dexUsers, oauth2ProxyCookieSignature, OAUTH2_PROXY_DEFAULT_COOKIE_EXPIRE_HOURS, OAUTH2_PROXY_DEFAULT_COOKIE_NAME, pkce, serviceEndpoints, startDex, startEchoUpstream, verifiedClaims, type DexRelease, type DexUser, type EchoAnswer } from '../box/dex.js';
 import { dexSignIn, launchBoxChromium, sessionCookie, startHostPorts } from '../box/browser.js';
 import { addNetnsHosts } from '../box/netns.js';
 import type { HttpAnswer } from '../box/gateway.js';
 import { boxTools } from '../box/tools.js';
-import { parseHosts, parseReleases } from '../cluster/inputs.js';
+import { parseHosts, releaseWithValues } from '../cluster/inputs.js';
 import { kpsServices } from '../../cdk8s/src/helm/values/kube-prometheus-stack.js';
 import { AUTH_RESPONSE_HEADERS } from '../../cdk8s/src/gateway/forward-auth.js';
 
@@ -527,7 +527,7 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     // Prometheus' route goes to the Prometheus pod's address: it reaches D's real Prometheus; Alertmanager's gets the echo.
     const promUrl = new URL(prometheus.url);
     for (const [i, e] of serviceEndpoints(state, objects.prometheus.metadata.namespace!, kpsServices.prometheus).entries()) {
-      await relayPodAddress(state, `prometheus-pod-${i}`, e, { ip: promUrl.hostname, port: Number(promUrl.port) }, '/-/ready');
+      await startTcpRelay(state, `prometheus-pod-${i}`, e, { ip: promUrl.hostname, port: Number(promUrl.port) }, { ownAddress: true, readyPath: '/-/ready' });
     }
     for (const [i, e] of serviceEndpoints(state, objects.alertmanager.metadata.namespace!, kpsServices.alertmanager).entries()) await startEchoUpstream(state, `alertmanager-echo-${i}`, e);
     node = await startHostPorts(state, traefik.ip, Object.values(traefikValues().ports), parseHosts(JSON.parse(readFileSync(join(dist, 'hosts.json'), 'utf8'))));
@@ -656,8 +656,8 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
   it("Grafana's Dex client: its URLs are Dex's, Dex takes its redirect URI, and the ID tokens make admins Admin and viewers Viewer through role_attribute_path", async () => {
     type Ini = { server: { root_url: string }; 'auth.generic_oauth': Record<string, string> };
     type Kps = { grafana: { 'grafana.ini': Ini; envValueFrom: Record<string, { secretKeyRef: { name: string; key: string } }> } };
-    const kpsRelease = parseReleases(JSON.parse(readFileSync(join(dist, 'helm', 'releases.json'), 'utf8'))).find((r) => r.chart === 'kube-prometheus-stack')!;
-    const grafana = (parse(readFileSync(join(dist, kpsRelease.valuesFile), 'utf8')) as Kps).grafana;
+    const kpsRelease = releaseWithValues<Kps>(dist, 'kube-prometheus-stack');
+    const grafana = kpsRelease.values.grafana;
     const oauth = grafana['grafana.ini']['auth.generic_oauth'];
     const redirect = `${grafana['grafana.ini'].server.root_url}/login/generic_oauth`;
     type Discovery = { issuer: string; authorization_endpoint: string; token_endpoint: string; userinfo_endpoint: string; jwks_uri: string; scopes_supported: string[] };
@@ -929,10 +929,8 @@ describe('H. logs: the real ECK operator reconciles our Elasticsearch, Kibana, L
   /** The object once the operator made it. */
   const made = <T = Obj>(kind: string, name: string, ns: string) =>
     waitFor(state, `${kind} ${ns}/${name} made by the ECK operator`, () => kubectlJson<T>(state, ['get', kind, name, '-n', ns]), 2 * MINUTE, 'eck-operator');
-  const secretData = async (ns: string, name: string) => {
-    const s = await made<{ data?: Record<string, string> }>('secret', name, ns);
-    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-  };
+  const secretData = (ns: string, name: string) =>
+    waitFor(state, `Secret ${ns}/${name} made by the ECK operator`, () => boxSecret(state, ns, name), 2 * MINUTE, 'eck-operator');
   const container = (spec: PodSpecView, name: string) => {
     const c = spec.containers.find((x) => x.name === name);
     expect(c, `container ${name}`).toBeDefined();
