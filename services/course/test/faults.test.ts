@@ -25,13 +25,18 @@ describe('FAULT_RATE (the canary demo switch)', () => {
     const body = await failed[0]!.json();
     expect(body).toEqual({ error: { code: 'internal', message: 'injected fault (FAULT_RATE)', requestId: failed[0]!.headers.get('x-request-id') } });
 
-    // Only acknowledged creates exist: read the list until a page answers (it may be a fault too).
-    let listed: { total: number } | undefined;
-    for (let i = 0; i < 50 && !listed; i++) {
-      const res = await call('/api/courses?limit=1');
-      if (res.status === 200) listed = await res.json();
+    // Only acknowledged creates exist: walk the list, reading each page again until it answers (it may be a fault too).
+    const listed: { id: string }[] = [];
+    let cursor: string | null = '';
+    for (let tries = 0; cursor !== null && tries < 200; tries++) {
+      const res = await call(`/api/courses?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      if (res.status !== 200) continue;
+      const page = await res.json();
+      listed.push(...page.items);
+      cursor = page.nextCursor;
     }
-    expect(listed?.total).toBe(created.length);
+    expect(cursor).toBeNull();
+    expect(listed.map((c) => c.id).sort()).toEqual((await Promise.all(created.map((r) => r.json()))).map((c) => c.id).sort());
   });
 
   it('never fails health, readiness or metrics, and counts the injected 500s', async () => {

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
+  decodeCursor,
   HttpError,
   idParams,
   isUniqueViolation,
   jsonBody,
+  keysetAfter,
+  keysetPage,
   listQuery,
   notFound,
   parseBody,
@@ -12,7 +15,7 @@ import {
   text,
   type Database,
 } from '@courseops/kit';
-import { asc, count, eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { Router } from 'express';
 import type { Counter } from 'prom-client';
 import { z } from 'zod';
@@ -21,10 +24,21 @@ import { teachers, type TeacherRow, type schema } from './schema.js';
 /** POST body: unknown fields are an error (API.md). 254 is the longest address SMTP can carry. */
 export const teacherInput = z.strictObject({
   name: text(1, 200),
-  email: z.string().max(254, 'must be at most 254 characters').pipe(z.email({ message: 'must be an email address' })),
+  // One string schema (not a pipe), so /openapi.json shows both the format and the bound.
+  email: z.email({ message: 'must be an email address' }).max(254, 'must be at most 254 characters'),
 });
 
-export const toTeacher = (row: TeacherRow) => ({
+/** A teacher as every answer shows it (API.md "A teacher"); `/openapi.json` documents this schema. */
+export const teacherSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  email: z.string(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type Teacher = z.infer<typeof teacherSchema>;
+
+export const toTeacher = (row: TeacherRow): Teacher => ({
   id: row.id,
   name: row.name,
   email: row.email,
@@ -32,19 +46,27 @@ export const toTeacher = (row: TeacherRow) => ({
   updatedAt: row.updatedAt.toISOString(),
 });
 
+/** Which list a teacher cursor belongs to. */
+const teacherList = { list: 'teachers' };
+
 /** Teachers CRUD (API.md "Teacher service"); there is no PUT. */
 export function teacherRoutes(database: Database<typeof schema>, created: Counter): Router {
   const router = Router();
 
   router.get('/', async (req, res) => {
-    const { limit, offset } = parseQuery(listQuery, req);
-    const [rows, [total]] = await database.query('list_teachers', (db) =>
-      Promise.all([
-        db.select().from(teachers).orderBy(asc(teachers.createdAt), asc(teachers.id)).limit(limit).offset(offset),
-        db.select({ n: count() }).from(teachers),
-      ]),
+    const { limit, cursor } = parseQuery(listQuery, req);
+    const after = decodeCursor(teacherList, cursor);
+    // Served by teachers_created_at_id_idx; limit + 1 rows tell whether a next page exists.
+    const rows = await database.query('list_teachers', (db) =>
+      db
+        .select()
+        .from(teachers)
+        .where(after ? keysetAfter(teachers.createdAt, teachers.id, after) : undefined)
+        .orderBy(asc(teachers.createdAt), asc(teachers.id))
+        .limit(limit + 1),
     );
-    res.json({ items: rows.map(toTeacher), total: total?.n ?? 0, limit, offset });
+    const page = keysetPage(rows, limit, teacherList, (row) => ({ at: row.createdAt, id: row.id }));
+    res.json({ items: page.rows.map(toTeacher), nextCursor: page.nextCursor });
   });
 
   router.get('/:id', async (req, res) => {

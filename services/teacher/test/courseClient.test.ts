@@ -33,12 +33,12 @@ afterEach(async () => {
 });
 
 /** A loopback server answering each request with `answer(n)` (n counts from 0); `undefined` never answers. */
-async function serve(answer: (n: number, req: IncomingMessage) => [number, unknown] | undefined): Promise<TestServer> {
+async function serve(answer: (n: number, req: IncomingMessage) => [number, unknown, Record<string, string>?] | undefined): Promise<TestServer> {
   const requests: IncomingMessage[] = [];
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     const reply = answer(requests.push(req) - 1, req);
     if (!reply) return;
-    res.writeHead(reply[0], { 'content-type': 'application/json' }).end(JSON.stringify(reply[1]));
+    res.writeHead(reply[0], { 'content-type': 'application/json', ...reply[2] }).end(JSON.stringify(reply[1]));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const running = {
@@ -81,6 +81,23 @@ describe('course client', () => {
     expect(await metric('http_client_requests_total', { target: 'course', status_code: '503' })).toBe(3);
   });
 
+  it('does not retry a course service that sheds load (503 with Retry-After), but counts it for the breaker', async () => {
+    const server = await serve(() => [503, { error: { code: 'overloaded' } }, { 'retry-after': '1' }]);
+    const { courses, metric } = client(server.url, { breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 } });
+    expect(await courses.getCourse(course.id)).toMatchObject({ status: 'unavailable' });
+    expect(server.requests).toHaveLength(1);
+    expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(2);
+  });
+
+  it('passes a 429 on as the user’s own limit: no retry, and never a failure of the breaker', async () => {
+    const server = await serve(() => [429, { error: { code: 'rate_limited' } }, { 'retry-after': '17' }]);
+    const { courses, metric } = client(server.url, { breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 } });
+    for (let i = 0; i < 5; i++) expect(await courses.getCourse(course.id)).toEqual({ status: 'rate_limited', retryAfterSeconds: 17 });
+    expect(await courses.getCourses([course.id])).toEqual({ status: 'rate_limited', retryAfterSeconds: 17 });
+    expect(server.requests).toHaveLength(6);
+    expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(0);
+  });
+
   it('gets the course when a retry succeeds', async () => {
     const server = await serve((n) => (n === 0 ? [502, {}] : [200, course]));
     const { courses } = client(server.url);
@@ -114,24 +131,60 @@ describe('course client', () => {
     expect(await metric('http_client_requests_total', { target: 'course', status_code: 'error' })).toBe(3);
   });
 
-  it('answers parallel lookups within one deadline, whatever a slow one does', async () => {
-    const slowId = '00000000-0000-4000-8000-00000000000a';
-    const server = await serve((_n, req) => (req.url?.endsWith(slowId) ? undefined : [200, course]));
-    const { courses } = client(server.url, { timeoutMs: 300 });
+  const other = { ...course, id: '6f1c2a9e-2222-4222-8333-944455556666', title: 'Compilers' };
+  const unknownId = '6f1c2a9e-3333-4222-8333-944455556666';
+
+  it('looks a page of courses up in one request, keeping only the courses asked for', async () => {
+    const stranger = { ...course, id: '6f1c2a9e-4444-4222-8333-944455556666' };
+    const server = await serve(() => [200, { items: [other, stranger, course] }]);
+    const { courses, metric } = client(server.url);
+    const lookup = await courses.getCourses([course.id, unknownId, other.id]);
+    expect(lookup).toEqual({ status: 'answered', courses: new Map([[other.id, other], [course.id, course]]) });
+    expect(server.requests.map((r) => r.url)).toEqual([`/api/courses?ids=${course.id},${unknownId},${other.id}`]);
+    expect(await metric('http_client_requests_total', { target: 'course', status_code: '200' })).toBe(1);
+    // No ids, no call.
+    expect(await courses.getCourses([])).toEqual({ status: 'answered', courses: new Map() });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('retries a batched lookup within one deadline, then answers unavailable', async () => {
+    const server = await serve((n) => (n < 2 ? [503, {}] : [200, { items: [course] }]));
+    const { courses } = client(server.url);
+    expect(await courses.getCourses([course.id])).toEqual({ status: 'answered', courses: new Map([[course.id, course]]) });
+    expect(server.requests).toHaveLength(3);
+
+    const silent = await serve(() => undefined);
+    const slow = client(silent.url, { timeoutMs: 300 });
     const start = performance.now();
-    const [found, slow] = await courses.lookupAll([course.id, slowId]);
+    expect(await slow.courses.getCourses([course.id, other.id])).toMatchObject({ status: 'unavailable' });
     const elapsed = performance.now() - start;
-    expect(found).toEqual({ status: 'found', course });
-    expect(slow).toMatchObject({ status: 'unavailable' });
     expect(elapsed).toBeGreaterThanOrEqual(280);
     expect(elapsed).toBeLessThan(450);
   });
 
-  it('sends the request id of the request being served', async () => {
-    const server = await serve(() => [200, course]);
+  it.each([
+    ['a 404 (no such route)', 404, { error: { code: 'not_found' } }],
+    ['an answer that is not a list of courses', 200, { items: [{ id: course.id }] }],
+    ['a 400', 400, { error: { code: 'validation_failed' } }],
+  ] as const)('takes %s as no answer, not as "every course is missing"', async (_name, status, body) => {
+    const server = await serve(() => [status, body]);
     const { courses } = client(server.url);
-    await requestContext.run({ requestId: 'ctx-42' }, () => courses.getCourse(course.id));
-    expect(server.requests[0]?.headers['x-request-id']).toBe('ctx-42');
+    expect(await courses.getCourses([course.id])).toMatchObject({ status: 'unavailable' });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('sends the request id and the end user address of the request being served, on every call', async () => {
+    const server = await serve((_n, req) => (req.url?.includes('?ids=') ? [200, { items: [course] }] : [200, course]));
+    const { courses } = client(server.url);
+    await requestContext.run({ requestId: 'ctx-42', clientAddress: '203.0.113.7' }, async () => {
+      await courses.getCourse(course.id);
+      await courses.getCourses([course.id]);
+    });
+    expect(server.requests).toHaveLength(2);
+    for (const req of server.requests) {
+      expect(req.headers['x-request-id']).toBe('ctx-42');
+      expect(req.headers['x-forwarded-for']).toBe('203.0.113.7');
+    }
   });
 
   it('opens after failures, fails fast while open, and closes after a successful trial', async () => {

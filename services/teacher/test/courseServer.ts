@@ -66,6 +66,14 @@ export class CourseServer {
     return res.json();
   }
 
+  /**
+   * The requests the course service received on behalf of one teacher-service request (the teacher
+   * service forwards its X-Request-Id), as `METHOD path`, from the course service's access log.
+   */
+  requestsFor(requestId: string): string[] {
+    return this.logs.lines.filter((l) => l['http.request.id'] === requestId).map((l) => `${String(l['http.request.method'])} ${String(l['url.path'])}`);
+  }
+
   async deleteCourse(id: string): Promise<void> {
     const res = await testFetch(`${this.url}/api/courses/${id}`, { method: 'DELETE' });
     if (res.status !== 204) throw new Error(`course not deleted: ${res.status}`);

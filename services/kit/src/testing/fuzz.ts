@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { errorStatus } from '../http/errors.js';
+import { sendRawBytes, type RawResponse } from './rawHttp.js';
 
 /**
  * fast-check arbitraries for malformed HTTP requests, and a property that checks the error contract of
@@ -64,13 +64,6 @@ export interface RawRequest {
   chunked?: boolean;
 }
 
-export interface RawResponse {
-  status: number;
-  /** Lower-cased names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  body: Buffer;
-  text: string;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Arbitraries
@@ -391,8 +384,8 @@ export function pathIds(): fc.Arbitrary<PathPiece> {
   );
 }
 
-/** Query strings: repeated keys, negative/huge/float/empty numbers, `limit[]=1`, junk and malformed escapes. */
-export function queryStrings(keys: string[] = ['limit', 'offset']): fc.Arbitrary<string> {
+/** Query strings: repeated keys, negative/huge/float/empty numbers, cursor look-alikes, `limit[]=1`, junk and malformed escapes. */
+export function queryStrings(keys: string[] = ['limit', 'cursor']): fc.Arbitrary<string> {
   const key = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...keys) },
     { weight: 3, arbitrary: fc.constantFrom(...keys.flatMap((k) => [`${k}[]`, `${k}[0]`, `${k}[a]`, `${k}[a][b]`, `${k}.x`, k.toUpperCase(), `${k}%00`, `%${k}`])) },
@@ -435,6 +428,11 @@ export function queryStrings(keys: string[] = ['limit', 'offset']): fc.Arbitrary
         '%E2%82%AC',
         '[]',
         '{}',
+        // Cursor look-alikes: the right shape with a wrong tag, or a payload that is not a position.
+        'eyJ9.eyJ9',
+        'WzAsIngiXQ.AAAAAAAAAAAAAAAA',
+        'a.b.c',
+        '.',
       ),
     },
     { weight: 1, arbitrary: fc.integer().map(String) },
@@ -588,65 +586,7 @@ export function sendRaw(baseUrl: string, request: RawRequest, timeoutMs = 10_000
   lines.push('Connection: close');
   const bytes = Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]);
 
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const socket = net.connect(Number(url.port || 80), url.hostname);
-    let settled = false;
-    const finish = (err?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      const received = Buffer.concat(chunks);
-      const parsed = received.length > 0 ? parseResponse(received) : undefined;
-      if (parsed) resolve(parsed);
-      else reject(new Error(`no complete answer to ${request.method} ${clip(request.target)}: ${err?.message ?? 'connection closed'} (${received.length} bytes received)`));
-    };
-    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('end', () => finish());
-    socket.on('close', () => finish());
-    // An early answer (413 before the body was read) can be followed by a reset of our write side.
-    socket.on('error', (err) => finish(err));
-    socket.write(bytes);
-  });
-}
-
-/** Parses a whole HTTP/1.1 response (status line, headers, Content-Length or chunked body). */
-export function parseResponse(raw: Buffer): RawResponse | undefined {
-  const headEnd = raw.indexOf('\r\n\r\n');
-  if (headEnd < 0) return undefined;
-  const [statusLine, ...headerLines] = raw.subarray(0, headEnd).toString('latin1').split('\r\n');
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '');
-  if (!match) return undefined;
-  const headers: Record<string, string> = {};
-  for (const line of headerLines) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-  }
-  let body = raw.subarray(headEnd + 4);
-  if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
-    const parts: Buffer[] = [];
-    let at = 0;
-    for (;;) {
-      const lineEnd = body.indexOf('\r\n', at);
-      if (lineEnd < 0) return undefined;
-      const size = parseInt(body.subarray(at, lineEnd).toString('latin1'), 16);
-      if (!Number.isFinite(size)) return undefined;
-      if (size === 0) break;
-      parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
-      at = lineEnd + 2 + size + 2;
-    }
-    body = Buffer.concat(parts);
-  } else if (headers['content-length'] !== undefined) {
-    const length = Number(headers['content-length']);
-    if (body.length < length) return undefined;
-    body = body.subarray(0, length);
-  }
-  return { status: Number(match[1]), headers, body, text: body.toString('utf8') };
+  return sendRawBytes(baseUrl, bytes, timeoutMs, `${request.method} ${clip(request.target)}`);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -730,7 +670,7 @@ export interface ContractPropertyOptions {
    * request; after every non-2xx answer it must be unchanged (deep equality).
    */
   snapshot?: () => Promise<unknown>;
-  /** Query keys the service reads (default limit and offset). */
+  /** Query keys the service reads (default limit and cursor). */
   queryKeys?: string[];
   /** The error codes and their statuses (default: the kit's, API.md's). */
   codes?: Record<string, number>;
