@@ -7,6 +7,9 @@ const service = await createCourseService({
   dataDir: env.DATA_DIR,
   logLevel: env.LOG_LEVEL,
   rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+  trustedProxies: env.TRUSTED_PROXIES,
   faultRate: env.FAULT_RATE,
+  dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  dbPoolWaitMs: env.DB_POOL_WAIT_MS,
 });
 await serve(service, env.PORT, env.SHUTDOWN_DELAY_MS);

@@ -1,4 +1,5 @@
-import { buildService, counter, mount, packageVersion, type BuiltService, type ServiceSettings } from '@courseops/kit';
+import { buildService, counter, mount, openApiRoute, packageVersion, type BuiltService, type ServiceSettings } from '@courseops/kit';
+import { courseDocument } from './openapi.js';
 import { courseRoutes } from './routes.js';
 import { schema } from './schema.js';
 
@@ -12,6 +13,12 @@ export function createCourseService(settings: ServiceSettings): Promise<BuiltSer
       created: counter(metrics, 'courses_created_total', 'Courses created.'),
       deleted: counter(metrics, 'courses_deleted_total', 'Courses deleted.'),
     };
-    return { routes: (app) => mount(app, '/api/courses', courseRoutes(database, counters)) };
+    const document = courseDocument(version);
+    return {
+      routes: (app) => {
+        app.get('/openapi.json', openApiRoute(document));
+        mount(app, '/api/courses', courseRoutes(database, counters));
+      },
+    };
   });
 }

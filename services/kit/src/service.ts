@@ -14,10 +14,18 @@ export interface ServiceSettings {
   dataDir?: string | undefined;
   logLevel: string;
   rateLimitPerMinute: number;
+  /** TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed; none by default (the socket peer is the client). */
+  trustedProxies?: readonly string[];
   logStream?: Writable;
   instrumented?: boolean;
   /** FAULT_RATE (see `injectFaults`). */
   faultRate?: number;
+  /** DB_STATEMENT_TIMEOUT_MS (default 2000; PostgreSQL only, see `Database`). */
+  dbStatementTimeoutMs?: number;
+  /** DB_POOL_WAIT_MS (default 1000; PostgreSQL only). */
+  dbPoolWaitMs?: number;
+  /** Connections in the database pool (default 10); tests make it small to saturate it. */
+  dbPoolSize?: number;
 }
 
 export interface ServiceDefinition<S extends Schema> {
@@ -77,13 +85,16 @@ export async function buildService<S extends Schema>(
     migrationsFolder: definition.migrationsFolder,
     logger,
     metrics,
+    statementTimeoutMs: settings.dbStatementTimeoutMs,
+    poolWaitMs: settings.dbPoolWaitMs,
+    poolSize: settings.dbPoolSize,
   });
   const readiness = new Readiness().add({ name: 'database', check: () => database.ping() });
   const parts = { name: definition.name, version: definition.version, logger, metrics, readiness, database };
   const wired = wire(parts);
   for (const check of wired.checks ?? []) readiness.add(check);
   const app = createServiceApp(
-    { logger, metrics, readiness, rateLimitPerMinute: settings.rateLimitPerMinute, instrumented: settings.instrumented ?? true, faultRate: settings.faultRate ?? 0 },
+    { logger, metrics, readiness, rateLimitPerMinute: settings.rateLimitPerMinute, trustedProxies: settings.trustedProxies ?? [], instrumented: settings.instrumented ?? true, faultRate: settings.faultRate ?? 0 },
     wired.routes,
   );
   return {

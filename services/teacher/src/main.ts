@@ -14,7 +14,10 @@ const service = await createTeacherService({
   dataDir: env.DATA_DIR,
   logLevel: env.LOG_LEVEL,
   rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+  trustedProxies: env.TRUSTED_PROXIES,
   faultRate: env.FAULT_RATE,
+  dbStatementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+  dbPoolWaitMs: env.DB_POOL_WAIT_MS,
   courseServiceUrl: env.COURSE_SERVICE_URL,
   courseServiceTimeoutMs: env.COURSE_SERVICE_TIMEOUT_MS,
 });

@@ -1,6 +1,7 @@
-import { buildService, counter, mount, packageVersion, type BuiltService, type Database, type ServiceSettings } from '@courseops/kit';
+import { buildService, counter, mount, openApiRoute, packageVersion, type BuiltService, type Database, type ServiceSettings } from '@courseops/kit';
 import { assignmentRoutes } from './assignments.js';
 import { CourseClient, type BreakerSettings } from './courseClient.js';
+import { teacherDocument } from './openapi.js';
 import { teacherRoutes } from './routes.js';
 import { schema } from './schema.js';
 
@@ -35,8 +36,10 @@ export async function createTeacherService(settings: TeacherSettings): Promise<T
     });
     const created = counter(metrics, 'teachers_created_total', 'Teachers created.');
     const assigned = counter(metrics, 'teacher_course_assignments_total', 'Courses assigned to teachers.');
+    const document = teacherDocument(version);
     return {
       routes: (app) => {
+        app.get('/openapi.json', openApiRoute(document));
         mount(app, '/api/teachers', teacherRoutes(parts.database, created));
         mount(app, '/api/teachers', assignmentRoutes({ database: parts.database, courses, assigned, logger }));
       },

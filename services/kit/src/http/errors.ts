@@ -15,6 +15,7 @@ export const errorStatus = {
   rate_limited: 429,
   internal: 500,
   dependency_unavailable: 503,
+  overloaded: 503,
 } as const;
 export type ErrorCode = keyof typeof errorStatus;
 
@@ -69,6 +70,16 @@ function fromFrameworkError(err: { type?: unknown; status?: unknown; message?: u
   return undefined;
 }
 
+/**
+ * `Retry-After` of a `503 overloaded`, in seconds. Overload here is short by construction: a request waits
+ * at most DB_POOL_WAIT_MS (1 s) for a connection and a statement runs at most DB_STATEMENT_TIMEOUT_MS (2 s),
+ * so the backlog that shed a request has turned over within a second or two. 1 s (the header's smallest
+ * useful value; 0 invites an immediate retry storm) brings a well-behaved client back as soon as capacity is
+ * likely free, without leaving the pool idle after a short spike; a longer overload just sheds it again,
+ * cheaply, after at most the pool wait.
+ */
+export const overloadedRetryAfterSeconds = 1;
+
 export function isDependencyError(err: unknown): err is HttpError {
   return err instanceof HttpError && err.code === 'dependency_unavailable';
 }
@@ -79,11 +90,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const known = err instanceof HttpError ? err : fromFrameworkError(err ?? {});
     const httpError = known ?? new HttpError('internal', 'internal error');
     if (!known) logger.error('unhandled error', { err });
-    else if (httpError.code === 'dependency_unavailable') logger.warn(httpError.message, { err: httpError.cause ?? httpError });
+    else if (httpError.code === 'dependency_unavailable' || httpError.code === 'overloaded') {
+      logger.warn(httpError.message, { err: httpError.cause ?? httpError });
+    }
     if (res.headersSent) {
       res.end();
       return;
     }
+    if (httpError.code === 'overloaded') res.set('Retry-After', String(overloadedRetryAfterSeconds));
     res.status(httpError.status).json(errorBody(httpError.code, httpError.message, httpError.details));
   };
 }

@@ -7,6 +7,7 @@ import { freeLoopbackPort } from './http.js';
  */
 export class TcpProxy {
   private server?: net.Server;
+  private hole?: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
@@ -22,6 +23,7 @@ export class TcpProxy {
 
   /** Resets every open connection and refuses new ones. */
   async cut(): Promise<void> {
+    if (this.hole) await this.restore();
     const server = this.server;
     this.server = undefined;
     for (const s of this.sockets) s.resetAndDestroy();
@@ -29,8 +31,38 @@ export class TcpProxy {
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
+  /**
+   * A network that silently drops everything (a partition, a dead node): open connections stay open but no
+   * byte goes through either way, and new ones are accepted and then hear nothing. Nobody gets a reset, so
+   * only the service's own timeouts can tell. `restore` ends it (resetting what was held).
+   */
+  async blackHole(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.pause();
+    }
+    // Stop listening at once; close's callback would wait for the held connections, which never end.
+    server?.close();
+    const hole = net.createServer((client) => {
+      this.sockets.add(client);
+      client.pause();
+      client.on('error', () => this.sockets.delete(client)).on('close', () => this.sockets.delete(client));
+    });
+    await new Promise<void>((r) => hole.listen(this.port, '127.0.0.1', r));
+    this.hole = hole;
+  }
+
   /** Accepts connections again, on the same port. */
   async restore(): Promise<void> {
+    if (this.hole) {
+      const hole = this.hole;
+      this.hole = undefined;
+      for (const s of this.sockets) s.resetAndDestroy();
+      this.sockets.clear();
+      await new Promise<void>((r) => hole.close(() => r()));
+    }
     if (this.server) return;
     const server = net.createServer((client) => {
       const upstream = net.connect(this.target.port, this.target.host);
