@@ -39,3 +39,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformCon
   }
   return config;
 }
+
+/**
+ * The cluster's pod network: kind's default pod subnet (kind-config.yaml leaves `networking.podSubnet`
+ * unset; test/trusted-proxies.test.ts holds it to this value, and the box's kwok nodes take their pod
+ * ranges from it, scripts/box/control-plane.ts). The one home of this range: whatever must know where
+ * pods are (TRUSTED_PROXIES, src/microservice) reads it here.
+ */
+export const CLUSTER_POD_CIDR = '10.244.0.0/16';

@@ -9,6 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { CLUSTER_POD_CIDR } from '../../cdk8s/src/config.js';
 import { ensureTools, type Log } from './build.js';
 import { boxNamespaces, createNetns, deleteNetns, inNetns, ip, spawnInNetns, writeNetnsHosts } from './netns.js';
 import { makePki, type BoxPki } from './pki.js';
@@ -22,7 +23,7 @@ export const DEFAULT_STATE_DIR = join(tmpdir(), 'courseops-box');
 export const boxNetwork = {
   /** The node's InternalIP, on the box namespace's loopback (kind's first node gets 172.18.0.2 the same way). */
   nodeIP: '172.18.0.2',
-  podCIDR: '10.244.0.0/16',
+  podCIDR: CLUSTER_POD_CIDR,
   serviceCIDR: '10.96.0.0/16',
   apiserverPort: 6443,
 } as const;

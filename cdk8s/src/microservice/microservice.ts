@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Rollout, toJson_RolloutSpecStrategy } from '../../imports/rollout-argoproj.io.js';
+import { CLUSTER_POD_CIDR } from '../config.js';
 import { canaryStrategy } from '../delivery/strategy.js';
 import { CanaryAnalysis } from '../delivery/templates.js';
 import * as k8s from '../k8s.js';
@@ -16,6 +17,15 @@ import { HostRoute } from '../gateway/host-route.js';
 
 /** The uid/gid of the service images (USER 10001:10001 in services/<name>/Dockerfile). */
 export const SERVICE_RUN_AS = { uid: 10001, gid: 10001 } as const;
+
+/**
+ * Whose X-Forwarded-For a service believes (API.md "limits"): Traefik's pods (the Gateway's data plane, which
+ * sets it to the client it saw) and the courseops services' pods (the teacher service forwards the user it
+ * calls the course service for). Both take their addresses from the one pod network, which kind does not
+ * split per namespace, so that is the range; the NetworkPolicies below keep all other pods from reaching a
+ * service (Prometheus, which may, forwards nothing).
+ */
+export const TRUSTED_PROXIES: readonly string[] = [CLUSTER_POD_CIDR];
 
 /** Seconds: preStop sleep (endpoints removal reaches Traefik and kube-proxy) and the app's own readiness drain. */
 export const PRE_STOP_SLEEP_SECONDS = 5;
@@ -62,6 +72,7 @@ export class Microservice extends Construct {
       PORT: String(decl.port),
       LOG_LEVEL: 'info',
       SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS),
+      TRUSTED_PROXIES: TRUSTED_PROXIES.join(','),
       NODE_OPTIONS: `--max-old-space-size=${Math.floor(parseMi(decl.resources.limits.memory) * 0.75)}`,
       ...Object.fromEntries((decl.calls ?? []).map((c) => [c.urlEnv, clusterUrl(findService(c.service), namespace)])),
       ...(decl.probes ? { STATUS_TARGETS: decl.probes.map((p) => `${p}=${clusterUrl(findService(p), namespace)}`).join(',') } : {}),

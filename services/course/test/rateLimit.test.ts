@@ -4,11 +4,11 @@ import { startCourse, type RunningCourse } from './harness.js';
 describe('per-client rate limit', () => {
   let course: RunningCourse;
   const limit = 3;
-  // The ingress is the one trusted proxy hop: the client is the last address it appended.
+  // The test client stands in for the ingress (TRUSTED_PROXIES is loopback): the client is the address it forwards.
   const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
 
   beforeAll(async () => {
-    course = await startCourse('pglite', { rateLimitPerMinute: limit });
+    course = await startCourse('pglite', { rateLimitPerMinute: limit, trustedProxies: ['127.0.0.1/32', '::1/128'] });
   });
   afterAll(() => course.stop());
 

@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import { requestContext } from '../context.js';
 
 export const requestIdHeader = 'X-Request-Id';
-const validRequestId = /^[A-Za-z0-9._-]{1,128}$/;
+export const validRequestId = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The incoming X-Request-Id when it is well-formed, else a new one. */
 export const keepOrMakeRequestId = (incoming: string | undefined): string =>
@@ -13,5 +13,5 @@ export const keepOrMakeRequestId = (incoming: string | undefined): string =>
 export const requestId: RequestHandler = (req, res, next) => {
   const id = keepOrMakeRequestId(req.get(requestIdHeader));
   res.setHeader(requestIdHeader, id);
-  requestContext.run({ requestId: id }, next);
+  requestContext.run({ requestId: id, clientAddress: req.ip }, next);
 };
