@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { readableLogLine } from './devConsole.js';
 import { startDevObservability } from './observability/localStack.js';
 
 interface DevService {
@@ -33,20 +34,6 @@ const services: DevService[] = [
 const colours = { course: 36, teacher: 35, status: 33 } as Record<string, number>;
 const prefix = (name: string) => `\x1b[${colours[name] ?? 37}m${name.padEnd(7)}\x1b[0m`;
 
-/** One ECS line as `level message`, with the request id when there is one; anything else as it came. */
-function readable(line: string): string {
-  try {
-    const entry = JSON.parse(line) as Record<string, unknown>;
-    const level = String(entry['log.level'] ?? '').padEnd(5);
-    const id = entry['http.request.id'] ? ` \x1b[2m${String(entry['http.request.id'])}\x1b[0m` : '';
-    const duration = typeof entry['event.duration'] === 'number' ? ` ${(entry['event.duration'] / 1e6).toFixed(1)} ms` : '';
-    const error = entry['error.message'] ?? (entry.error as { message?: string } | undefined)?.message;
-    return `${level} ${String(entry.message)}${duration}${id}${error ? ` (${String(error)})` : ''}`;
-  } catch {
-    return line;
-  }
-}
-
 const children: ChildProcess[] = [];
 function start(service: DevService): ChildProcess {
   const dataDir = `${root}.data/${service.name}`;
@@ -57,7 +44,7 @@ function start(service: DevService): ChildProcess {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => console.log(`${prefix(service.name)} ${readable(line)}`));
+    createInterface({ input: stream }).on('line', (line) => console.log(`${prefix(service.name)} ${readableLogLine(line)}`));
   }
   child.on('exit', (code, signal) => {
     if (!stopping) {

@@ -1,7 +1,7 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorStatus, type ErrorCode } from './errors.js';
-import { keepOrMakeRequestId } from './requestId.js';
+import { keepOrMakeRequestId, requestIdHeader } from './requestId.js';
 
 /**
  * A request Node's HTTP parser refuses (a control character in a header value, raw non-ASCII bytes in
@@ -13,12 +13,14 @@ export function answerUnparsableRequest(err: NodeJS.ErrnoException & { rawPacket
   // More bytes after the bad ones hit the failed parser again: answered once, the connection just drains.
   if (answered.has(socket)) return;
   // The client is gone, or an answer to an earlier request on this connection is already on its way.
-  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  const answering = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
   if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
     socket.destroy();
     return;
   }
-  const requestId = keepOrMakeRequestId(requestIdInRawHead(err.rawPacket));
+  // A request whose head was read (a body that stopped coming) already has its id on the pending answer.
+  const pendingId = answering?.getHeader(requestIdHeader);
+  const requestId = typeof pendingId === 'string' ? pendingId : keepOrMakeRequestId(requestIdInRawHead(err.rawPacket));
   if (err.code === 'HPE_HEADER_OVERFLOW') answerOnSocket(socket, 'payload_too_large', 'request headers are larger than 16 KiB', requestId);
   else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answerOnSocket(socket, 'validation_failed', 'request not received in time', requestId);
   else answerOnSocket(socket, 'validation_failed', 'malformed HTTP request', requestId);

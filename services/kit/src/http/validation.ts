@@ -23,7 +23,7 @@ export const uuid = () => z.guid({ message: 'must be a UUID' });
 export const idParams = z.object({ id: uuid() });
 
 /** A non-negative integer written in plain digits, given once (`?limit=1&limit=2` is an error, not an array). */
-const queryInt = (min: number, max: number, defaultValue: number) =>
+export const queryInt = (min: number, max: number, defaultValue: number) =>
   z
     .string({ message: 'must be given once, as an integer' })
     .regex(/^\d{1,15}$/, 'must be an integer')
@@ -32,24 +32,35 @@ const queryInt = (min: number, max: number, defaultValue: number) =>
     .optional()
     .transform((v) => v ?? defaultValue);
 
+/** No NUL anywhere. A pattern rather than a refinement, so /openapi.json documents it too. */
+const withoutNul = /^[^\u0000]*$/;
+/**
+ * Some character that `trim()` keeps: JavaScript's white space and line terminators spelled out, so the
+ * pattern means the same to every regex engine that reads /openapi.json (`\s` differs between them).
+ */
+const notBlank = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/**
+ * A leading U+FEFF is stored, but embedded PostgreSQL (PGlite 0.5, its pg-protocol BufferReader) decodes
+ * each text value with its own `new TextDecoder('utf-8')`, which takes it for a byte order mark and drops
+ * it: the value would come back altered, with no way to ask for it as written. So it is refused, on both
+ * drivers alike; U+FEFF anywhere else in a text round-trips.
+ */
+const noLeadingBom = /^(?!\uFEFF)/;
+
 /**
  * Text a person typed: length bounds, and nothing PostgreSQL would refuse (NUL) or silently change
  * (unpaired surrogates), so a bad string is a 400, never a 500 or altered data.
  */
-export const text = (min: number, max: number) =>
-  z
+export const text = (min: number, max: number, options: { allowLeadingBom?: boolean } = {}) => {
+  const checked = z
     .string()
     .min(min, `must be at least ${min} characters`)
     .max(max, `must be at most ${max} characters`)
-    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters')
-    .refine((s) => s.isWellFormed(), 'must be well-formed Unicode')
-    .refine((s) => min === 0 || s.trim().length > 0, 'must not be blank');
-
-export const listQuery = z.looseObject({
-  limit: queryInt(1, 100, 20),
-  offset: queryInt(0, Number.MAX_SAFE_INTEGER, 0),
-});
-export type ListQuery = { limit: number; offset: number };
+    .regex(withoutNul, 'must not contain NUL characters');
+  const bounded = options.allowLeadingBom ? checked : checked.regex(noLeadingBom, 'must not start with U+FEFF (byte order mark)');
+  return (min === 0 ? bounded : bounded.regex(notBlank, 'must not be blank')).refine((s) => s.isWellFormed(), 'must be well-formed Unicode');
+};
 
 /** 415 unless a request that has a body declares it as application/json. */
 export const requireJson: RequestHandler = (req, _res, next) => {

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { listen } from '../server.js';
+import { listen, type RequestTimeouts } from '../server.js';
 
 export interface RunningApp {
   url: string;
@@ -9,9 +9,9 @@ export interface RunningApp {
   close: () => Promise<void>;
 }
 
-/** Serves an app on a free loopback port. */
-export async function serveOnLoopback(app: Express, port = 0): Promise<RunningApp> {
-  const server = await listen(app, port, '127.0.0.1');
+/** Serves an app on a free loopback port, with the server settings of production (`listen`). */
+export async function serveOnLoopback(app: Express, port = 0, timeouts?: RequestTimeouts): Promise<RunningApp> {
+  const server = await listen(app, port, '127.0.0.1', timeouts);
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,
