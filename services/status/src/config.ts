@@ -64,5 +64,7 @@ export const statusEnvSchema = commonEnvSchema.extend({
   PROBE_INTERVAL_MS: intEnv(15_000, 100, 3_600_000),
   DEGRADED_LATENCY_MS: intEnv(1000, 1, 600_000),
   ALERT_WEBHOOK_TOKEN: optionalStringEnv(),
+  /** Open incidents kept; past it the oldest non-critical ones are shed (see recordAlerts). */
+  MAX_OPEN_INCIDENTS: intEnv(500, 1, 100_000),
 });
 export type StatusEnv = z.infer<typeof statusEnvSchema>;

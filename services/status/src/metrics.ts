@@ -19,5 +19,10 @@ export function createStatusMetrics(metrics: Metrics) {
       labelNames: ['status'] as const,
       registers: [metrics.registry],
     }),
+    incidentsShed: new Counter({
+      name: 'status_incidents_shed_total',
+      help: 'Open non-critical incidents deleted to keep the open ones within MAX_OPEN_INCIDENTS, oldest first.',
+      registers: [metrics.registry],
+    }),
   };
 }

@@ -1,37 +1,47 @@
 import type { Database } from '@courseops/kit';
-import { and, desc, eq, gt, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, ne, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Target } from './config.js';
-import { incidents, probes, serviceStates, type IncidentRow, type schema, type ServiceState } from './schema.js';
+import { criticalSeverity, incidents, probes, serviceStates, type IncidentRow, type schema, type ServiceState } from './schema.js';
 
-export type UptimeWindow = '24h' | '7d' | '30d';
+const serviceState = z.enum(serviceStates);
+/** Share of probes that found the service up, 0..1; null when no probe fell in the window. */
+const uptimeRatio = z.number().min(0).max(1).nullable();
 
-/** The body of GET /api/status (API.md "Status service"). */
-export interface StatusReport {
-  status: ServiceState;
-  services: ServiceStatus[];
-  incidents: Incident[];
-  generatedAt: string;
-}
+export const incidentSchema = z.object({
+  title: z.string(),
+  severity: z.string(),
+  startedAt: z.iso.datetime(),
+  resolvedAt: z.iso.datetime().nullable(),
+});
+export type Incident = z.infer<typeof incidentSchema>;
 
-export interface ServiceStatus {
-  name: string;
-  status: ServiceState;
-  /** Share of probes that found the service up, 0..1; null when no probe fell in the window. */
-  uptime: Record<UptimeWindow, number | null>;
-  latencyMs: number | null;
-}
+export const serviceStatusSchema = z.object({
+  name: z.string(),
+  status: serviceState,
+  uptime: z.object({ '24h': uptimeRatio, '7d': uptimeRatio, '30d': uptimeRatio }),
+  latencyMs: z.number().nullable(),
+});
+export type ServiceStatus = z.infer<typeof serviceStatusSchema>;
+export type UptimeWindow = keyof ServiceStatus['uptime'];
 
-export interface Incident {
-  title: string;
-  severity: string;
-  startedAt: string;
-  resolvedAt: string | null;
-}
+/** The body of GET /api/status (API.md "Status service"); `/openapi.json` documents this schema. */
+export const statusReportSchema = z.object({
+  status: serviceState,
+  services: z.array(serviceStatusSchema),
+  incidents: z.array(incidentSchema),
+  generatedAt: z.iso.datetime(),
+});
+export type StatusReport = z.infer<typeof statusReportSchema>;
 
 /** Resolved incidents shown after the open ones. */
 const recentResolvedIncidents = 20;
-/** A safety bound on open ones: an alert storm must not make the page unbounded. */
-const maxOpenIncidents = 100;
+/**
+ * Open non-critical incidents shown (newest first): an alert storm must not make the page unbounded. Open
+ * criticals are all shown, before these; their number is bounded by what Alertmanager reports, as they are
+ * never shed (MAX_OPEN_INCIDENTS bounds the rest).
+ */
+const shownOpenNonCritical = 100;
 /** How long a computed report is served again while nothing was recorded (the uptime windows slide slowly). */
 const defaultMaxAgeMs = 5000;
 
@@ -131,11 +141,23 @@ export class StatusReporter {
     );
   }
 
-  /** Open incidents (newest first), then the most recently resolved ones. */
+  /**
+   * Every open critical incident, then the other open ones, each newest first, then the most recently
+   * resolved ones. The criticals come first and on their own query, so no number of open warnings can push
+   * one off the page.
+   */
   private async incidents(): Promise<Incident[]> {
-    const [open, resolved] = await this.database.query('recent_incidents', (db) =>
+    const open = isNull(incidents.resolvedAt);
+    const newestFirst = [desc(incidents.startedAt), desc(incidents.id)];
+    const [critical, other, resolved] = await this.database.query('recent_incidents', (db) =>
       Promise.all([
-        db.select().from(incidents).where(isNull(incidents.resolvedAt)).orderBy(desc(incidents.startedAt), desc(incidents.id)).limit(maxOpenIncidents),
+        db.select().from(incidents).where(and(open, eq(incidents.severity, criticalSeverity))).orderBy(...newestFirst),
+        db
+          .select()
+          .from(incidents)
+          .where(and(open, ne(incidents.severity, criticalSeverity)))
+          .orderBy(...newestFirst)
+          .limit(shownOpenNonCritical),
         db
           .select()
           .from(incidents)
@@ -144,7 +166,7 @@ export class StatusReporter {
           .limit(recentResolvedIncidents),
       ]),
     );
-    return [...open, ...resolved].map(toIncident);
+    return [...critical, ...other, ...resolved].map(toIncident);
   }
 }
 

@@ -29,6 +29,9 @@ export const probes = pgTable(
   ],
 );
 
+/** The severity label value (our alert rules use critical and warning) that is never shed and always shown first. */
+export const criticalSeverity = 'critical';
+
 /** An Alertmanager alert shown on the page; open while resolvedAt is null. */
 export const incidents = pgTable(
   'incidents',
@@ -45,6 +48,9 @@ export const incidents = pgTable(
     // At most one open incident per alert, even when two notifications race.
     uniqueIndex('incidents_open_fingerprint_idx').on(t.fingerprint).where(sql`${t.resolvedAt} is null`),
     index('incidents_resolved_at_idx').on(t.resolvedAt),
+    // Open incidents by start, both ways: newest first for the page, oldest first for shedding. Partial, so
+    // it stays as small as the open set (bounded) however many resolved incidents pile up.
+    index('incidents_open_started_at_idx').on(t.startedAt, t.id).where(sql`${t.resolvedAt} is null`),
   ],
 );
 

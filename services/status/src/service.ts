@@ -1,12 +1,16 @@
-import { buildService, packageVersion, type BuiltService, type Database, type ServiceSettings } from '@courseops/kit';
+import { buildService, openApiRoute, packageVersion, type BuiltService, type Database, type ServiceSettings } from '@courseops/kit';
 import type { Target } from './config.js';
 import { createStatusMetrics } from './metrics.js';
+import { statusDocument } from './openapi.js';
 import { Prober } from './prober.js';
 import { StatusReporter } from './report.js';
 import { alertRoutes, statusRoutes } from './routes.js';
 import { schema } from './schema.js';
 
 export const migrationsFolder = new URL('../drizzle', import.meta.url).pathname;
+
+/** API.md "Status service": MAX_OPEN_INCIDENTS. */
+export const defaultMaxOpenIncidents = 500;
 
 export interface StatusOptions {
   targets: Target[];
@@ -15,6 +19,8 @@ export interface StatusOptions {
   /** Default: 5 s, and always well above the degraded threshold so "slow" can be told from "down". */
   probeTimeoutMs?: number;
   alertWebhookToken?: string | undefined;
+  /** MAX_OPEN_INCIDENTS; default 500. */
+  maxOpenIncidents?: number;
 }
 
 export interface StatusService extends BuiltService {
@@ -29,6 +35,7 @@ export async function createStatusService(settings: ServiceSettings, options: St
   const version = packageVersion(new URL('../package.json', import.meta.url));
   let parts: Pick<StatusService, 'prober' | 'reporter' | 'database'> | undefined;
   const service = await buildService({ name: 'status', version, schema, migrationsFolder }, settings, ({ database, metrics, logger }) => {
+    const maxOpenIncidents = options.maxOpenIncidents ?? defaultMaxOpenIncidents;
     const reporter = new StatusReporter(database, options.targets);
     const counters = createStatusMetrics(metrics);
     const prober = new Prober(
@@ -49,10 +56,20 @@ export async function createStatusService(settings: ServiceSettings, options: St
     else logger.info(`probing ${options.targets.map((t) => t.name).join(', ')} every ${options.probeIntervalMs} ms`);
     prober.start();
 
+    const document = statusDocument(version);
     return {
       routes: (app) => {
+        app.get('/openapi.json', openApiRoute(document));
         statusRoutes(app, reporter);
-        alertRoutes(app, { database, reporter, token: options.alertWebhookToken, alertsReceived: counters.alertsReceived });
+        alertRoutes(app, {
+          database,
+          reporter,
+          token: options.alertWebhookToken,
+          alertsReceived: counters.alertsReceived,
+          incidentsShed: counters.incidentsShed,
+          maxOpenIncidents,
+          logger,
+        });
       },
       release: () => prober.stop(),
     };

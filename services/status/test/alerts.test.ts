@@ -53,6 +53,12 @@ describe.each(drivers)('Alertmanager webhook on %s', (driver) => {
     });
   });
 
+  it('takes a label or annotation value that starts with U+FEFF (a byte order mark) rather than lose the notification', async () => {
+    const res = await post(webhookPayload([firing('bom-fp', { summary: '\uFEFFDisk almost full' }, { team: '\uFEFFops' })]));
+    expect(res.status).toBe(200);
+    expect(await openIncidents('bom-fp')).toHaveLength(1);
+  });
+
   describe('validation', () => {
     const valid = webhookPayload([firing('bad-fp')]);
     it.each([
@@ -150,13 +156,19 @@ describe.each(drivers)('Alertmanager webhook on %s', (driver) => {
       expect(await res.json()).toEqual({ received: 2, opened: 1, resolved: 1 });
     });
 
-    it('lists open incidents first, newest first, then resolved ones', async () => {
+    it('lists open incidents first (criticals, then the others, each newest first), then resolved ones', async () => {
       const { incidents: list } = await statusBody();
       const firstResolved = list.findIndex((i: { resolvedAt: string | null }) => i.resolvedAt !== null);
       expect(firstResolved).toBeGreaterThan(0);
       expect(list.slice(firstResolved).every((i: { resolvedAt: string | null }) => i.resolvedAt !== null)).toBe(true);
-      const openStarts = list.slice(0, firstResolved).map((i: { startedAt: string }) => i.startedAt);
-      expect(openStarts).toEqual([...openStarts].sort().reverse());
+      const open: { severity: string; startedAt: string }[] = list.slice(0, firstResolved);
+      const firstOther = open.findIndex((i) => i.severity !== 'critical');
+      expect(firstOther).toBeGreaterThan(0);
+      expect(open.slice(firstOther).every((i) => i.severity !== 'critical')).toBe(true);
+      for (const group of [open.slice(0, firstOther), open.slice(firstOther)]) {
+        const starts = group.map((i) => i.startedAt);
+        expect(starts).toEqual([...starts].sort().reverse());
+      }
       for (const i of list) expect(Object.keys(i).sort()).toEqual(['resolvedAt', 'severity', 'startedAt', 'title']);
     });
 

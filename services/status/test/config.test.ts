@@ -36,7 +36,7 @@ describe('STATUS_TARGETS', () => {
 describe('status environment', () => {
   it('has the defaults of API.md', () => {
     const env = readEnv(statusEnvSchema, {});
-    expect(env).toMatchObject({ PORT: 3003, STATUS_TARGETS: [], PROBE_INTERVAL_MS: 15_000, DEGRADED_LATENCY_MS: 1000 });
+    expect(env).toMatchObject({ PORT: 3003, STATUS_TARGETS: [], PROBE_INTERVAL_MS: 15_000, DEGRADED_LATENCY_MS: 1000, MAX_OPEN_INCIDENTS: 500 });
     expect(env.ALERT_WEBHOOK_TOKEN).toBeUndefined();
     expect(readEnv(statusEnvSchema, { ALERT_WEBHOOK_TOKEN: '' }).ALERT_WEBHOOK_TOKEN).toBeUndefined();
   });
@@ -48,8 +48,9 @@ describe('status environment', () => {
       PROBE_INTERVAL_MS: '5000',
       DEGRADED_LATENCY_MS: '250',
       ALERT_WEBHOOK_TOKEN: 's3cret',
+      MAX_OPEN_INCIDENTS: '50',
     });
-    expect(env).toMatchObject({ PORT: 8080, PROBE_INTERVAL_MS: 5000, DEGRADED_LATENCY_MS: 250, ALERT_WEBHOOK_TOKEN: 's3cret' });
+    expect(env).toMatchObject({ PORT: 8080, PROBE_INTERVAL_MS: 5000, DEGRADED_LATENCY_MS: 250, ALERT_WEBHOOK_TOKEN: 's3cret', MAX_OPEN_INCIDENTS: 50 });
     expect(env.STATUS_TARGETS).toEqual([{ name: 'course', url: 'http://course:3001' }]);
   });
 
@@ -58,6 +59,8 @@ describe('status environment', () => {
     ['PROBE_INTERVAL_MS', '0'],
     ['DEGRADED_LATENCY_MS', '-1'],
     ['PORT', '70000'],
+    ['MAX_OPEN_INCIDENTS', '0'],
+    ['MAX_OPEN_INCIDENTS', 'many'],
   ])('rejects %s=%s', (name, value) => {
     expect(() => readEnv(statusEnvSchema, { [name]: value })).toThrow(new RegExp(name));
   });

@@ -1,0 +1,1 @@
+CREATE INDEX "incidents_open_started_at_idx" ON "incidents" USING btree ("started_at","id") WHERE "incidents"."resolved_at" is null;
