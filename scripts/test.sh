@@ -28,6 +28,9 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v diff >/dev/null 2>&1 || missing+=(diffutils)
+# schemathesis (scripts/test/schemathesis.test.ts) is installed from PyPI into a venv of its own.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo_if_needed apt-get update -qq
