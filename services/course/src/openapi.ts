@@ -1,6 +1,8 @@
 import {
   apiErrorResponses,
   createdResponse,
+  deleteByIdOperation,
+  getByIdOperation,
   idParams,
   invalidRequestResponse,
   itemsSchema,
@@ -8,7 +10,6 @@ import {
   jsonRequestBody,
   jsonResponse,
   listQuery,
-  noContentResponse,
   notFoundResponse,
   pageSchema,
   serviceDocument,
@@ -60,12 +61,7 @@ export const courseDocument = (version: string): OpenApiDocument =>
         },
       },
       '/api/courses/{id}': {
-        get: {
-          operationId: 'getCourse',
-          summary: 'One course',
-          requestParams: { path: idParams },
-          responses: { 200: jsonResponse('the course', courseSchema), 400: invalidRequestResponse, 404: notFoundResponse('course'), ...apiErrorResponses },
-        },
+        get: getByIdOperation('getCourse', 'course', courseSchema),
         put: {
           operationId: 'updateCourse',
           summary: 'Replace a course\'s title, description and credits (omitted ones return to their defaults)',
@@ -78,12 +74,7 @@ export const courseDocument = (version: string): OpenApiDocument =>
             ...apiErrorResponses,
           },
         },
-        delete: {
-          operationId: 'deleteCourse',
-          summary: 'Delete a course',
-          requestParams: { path: idParams },
-          responses: { 204: noContentResponse('deleted'), 400: invalidRequestResponse, 404: notFoundResponse('course'), ...apiErrorResponses },
-        },
+        delete: deleteByIdOperation('deleteCourse', 'course', 'Delete a course'),
       },
     },
   });

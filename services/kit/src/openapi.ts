@@ -10,6 +10,7 @@ import {
 } from 'zod-openapi';
 import type { ErrorCode } from './http/errors.js';
 import { validRequestId } from './http/requestId.js';
+import { idParams } from './http/validation.js';
 import type { ReadinessReport } from './readiness.js';
 
 /**
@@ -84,6 +85,22 @@ export const jsonBodyErrorResponses = {
   413: errorResponse('the body is larger than 16 KiB', ['payload_too_large']),
   415: errorResponse('the body is not application/json in UTF-8', ['unsupported_media_type']),
 } satisfies Record<number, ZodOpenApiResponseObject>;
+
+/** `GET /…/{id}`: one resource by its UUID (a malformed id is a 400, an unknown one a 404). */
+export const getByIdOperation = (operationId: string, what: string, schema: z.ZodType) => ({
+  operationId,
+  summary: `One ${what}`,
+  requestParams: { path: idParams },
+  responses: { 200: jsonResponse(`the ${what}`, schema), 400: invalidRequestResponse, 404: notFoundResponse(what), ...apiErrorResponses },
+});
+
+/** `DELETE /…/{id}`: 204, or 400 / 404 like `getByIdOperation`. */
+export const deleteByIdOperation = (operationId: string, what: string, summary: string) => ({
+  operationId,
+  summary,
+  requestParams: { path: idParams },
+  responses: { 204: noContentResponse('deleted'), 400: invalidRequestResponse, 404: notFoundResponse(what), ...apiErrorResponses },
+});
 
 /** A JSON request body validated by `schema` (the same one the route passes to `parseBody`). */
 export const jsonRequestBody = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });

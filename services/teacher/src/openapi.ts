@@ -1,7 +1,9 @@
 import {
   apiErrorResponses,
   createdResponse,
+  deleteByIdOperation,
   errorResponse,
+  getByIdOperation,
   idParams,
   invalidRequestResponse,
   jsonBodyErrorResponses,
@@ -59,18 +61,8 @@ export const teacherDocument = (version: string): OpenApiDocument =>
         },
       },
       '/api/teachers/{id}': {
-        get: {
-          operationId: 'getTeacher',
-          summary: 'One teacher',
-          requestParams: { path: idParams },
-          responses: { 200: jsonResponse('the teacher', teacherSchema), 400: invalidRequestResponse, 404: notFoundResponse('teacher'), ...apiErrorResponses },
-        },
-        delete: {
-          operationId: 'deleteTeacher',
-          summary: 'Delete a teacher and their course assignments',
-          requestParams: { path: idParams },
-          responses: { 204: noContentResponse('deleted'), 400: invalidRequestResponse, 404: notFoundResponse('teacher'), ...apiErrorResponses },
-        },
+        get: getByIdOperation('getTeacher', 'teacher', teacherSchema),
+        delete: deleteByIdOperation('deleteTeacher', 'teacher', 'Delete a teacher and their course assignments'),
       },
       '/api/teachers/{id}/courses': {
         get: {
