@@ -38,6 +38,8 @@ export interface Platform {
   readonly secrets: readonly SecretSpec[];
   readonly hosts: Hosts;
   readonly config: PlatformConfig;
+  /** The declarations it was built from (services.ts, or a test's). */
+  readonly services: readonly ServiceDecl[];
 }
 
 export interface BuildOptions {
@@ -88,5 +90,5 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
     nodes: options.nodes ?? 1,
     statusWebhookUrl: `${clusterUrl(statusDecl, ns.apps.name)}/api/alerts`,
   });
-  return { app, charts, releases, secrets: secrets.list(), hosts, config };
+  return { app, charts, releases, secrets: secrets.list(), hosts, config, services };
 }

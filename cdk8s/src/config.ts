@@ -17,6 +17,9 @@ export const defaultConfig: PlatformConfig = {
   domain: 'courseops.test',
 };
 
+/** The image of a service (or of `backup`): `<prefix>/<name>:<tag>`; the bring-up builds exactly these. */
+export const imageOf = (config: PlatformConfig, name: string): string => `${config.imagePrefix}/${name}:${config.imageTag}`;
+
 /** What Docker accepts as an image tag. */
 export const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 

@@ -5,6 +5,7 @@ import type { Platform } from './app.js';
 import { hostList } from './hosts.js';
 import { monitoringFiles } from './monitoring/files.js';
 import { dashboardFiles } from './monitoring/dashboards/configmaps.js';
+import { servicesFile } from './services-file.js';
 
 export interface SynthOutput {
   /** Relative path -> file content. */
@@ -44,6 +45,8 @@ export function render(platform: Platform): SynthOutput {
   const hosts = hostList(platform.hosts);
   // An array of host names: the bring-up writes `127.0.0.1 <hosts...>` to /etc/hosts and a CoreDNS rewrite.
   files.set('hosts.json', JSON.stringify(hosts, null, 2) + '\n');
+  // The services, their images and the domain, for the bring-up (services-file.ts).
+  files.set('services.json', JSON.stringify(servicesFile(platform), null, 2) + '\n');
   // Plain rules files and alertmanager.yaml, from the PrometheusRule objects and the Helm values above.
   for (const [rel, content] of monitoringFiles(objects, platform.releases)) files.set(rel, content);
   // Each Grafana dashboard's JSON, from its ConfigMap (grafana/dashboards/<uid>.json).

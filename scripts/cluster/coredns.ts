@@ -19,7 +19,6 @@
 import { FIELD_MANAGER, kubectl, type Cmd } from './commands.js';
 import type { Release } from './inputs.js';
 
-export const DOMAIN = 'courseops.test';
 /**
  * Unchanged since the ingress-nginx days on purpose: a cluster brought up before keeps one marker, and
  * addRewrite replaces the rule under it (old Service -> Traefik's) instead of adding a second rewrite.
@@ -42,7 +41,8 @@ export function gatewayService(releases: readonly Release[]): { namespace: strin
   return { namespace: release.namespace, name: chartFullname(release) };
 }
 
-export function rewriteRule(target: { namespace: string; name: string }, domain = DOMAIN): string {
+/** The rule for the platform's domain (dist/services.json's, COURSEOPS_DOMAIN at synth time). */
+export function rewriteRule(target: { namespace: string; name: string }, domain: string): string {
   const escaped = domain.replaceAll('.', '\\.');
   return `rewrite name regex ^(.+\\.)?${escaped}\\.?$ ${target.name}.${target.namespace}.svc.cluster.local answer auto`;
 }

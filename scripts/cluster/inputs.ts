@@ -4,10 +4,12 @@
  *   dist/manifests/*.yaml     applied server-side in file-name order
  *   dist/secrets.json         the Secrets `up` generates at deploy time
  *   dist/hosts.json           the hostnames under .test
+ *   dist/services.json        the declared services, their images and the domain
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import type { ServicesFile } from '../../cdk8s/src/services-file.js';
 
 export interface Release {
   order: number;
@@ -68,6 +70,8 @@ export interface DistInputs {
   hosts: string[];
   /** Dex static users (emails) from the dex release's values, for the closing summary. */
   dexUsers: string[];
+  /** The declared services, the images the manifests run and the domain (cdk8s/src/services-file.ts). */
+  declared: ServicesFile;
   /** The Secret of the cluster's root CA (a cert-manager Certificate with isCA), to trust it. */
   caSecret?: { namespace: string; name: string };
 }
@@ -219,6 +223,26 @@ export function checkSecretReferences(specs: readonly SecretSpec[], file = 'secr
   });
 }
 
+/** `[registry[:port]/]path:tag`, lower-case path (Docker's rule), the tag as COURSEOPS_IMAGE_TAG allows it. */
+const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export function parseServicesFile(data: unknown, file = 'services.json'): ServicesFile {
+  if (!isRecord(data)) throw new InputError(`${file}: expected an object`);
+  const { domain, services, backupImage } = data;
+  if (typeof domain !== 'string' || !DNS_SUBDOMAIN.test(domain) || !domain.includes('.')) throw new InputError(`${file}: domain must be a DNS name`);
+  if (!Array.isArray(services) || services.length === 0) throw new InputError(`${file}: services must be a non-empty array`);
+  const parsed = services.map((s, i) => {
+    if (!isRecord(s) || typeof s.name !== 'string' || !DNS_LABEL.test(s.name)) throw new InputError(`${file}: services[${i}].name must be a DNS label`);
+    if (typeof s.port !== 'number' || !Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new InputError(`${file}: services[${i}].port must be a port number`);
+    if (typeof s.image !== 'string' || !IMAGE_REF.test(s.image)) throw new InputError(`${file}: services[${i}].image must be an image reference with a tag`);
+    return { name: s.name, port: s.port, image: s.image };
+  });
+  if (backupImage !== undefined && (typeof backupImage !== 'string' || !IMAGE_REF.test(backupImage))) {
+    throw new InputError(`${file}: backupImage must be an image reference with a tag`);
+  }
+  return { domain, services: parsed, ...(backupImage !== undefined ? { backupImage } : {}) };
+}
+
 export function parseHosts(data: unknown, file = 'hosts.json'): string[] {
   if (!Array.isArray(data)) throw new InputError(`${file}: expected an array of hostnames`);
   const hosts = data.map((entry, i) => {
@@ -291,7 +315,7 @@ export function releaseWithValues<V>(distDir: string, chart: string): Release & 
 
 /** Whether dist/ has everything `up` reads (otherwise `up` runs the synth first). */
 export function distComplete(distDir: string): boolean {
-  return ['helm/releases.json', 'secrets.json', 'hosts.json', 'manifests'].every((p) => existsSync(path.join(distDir, p)));
+  return ['helm/releases.json', 'secrets.json', 'hosts.json', 'services.json', 'manifests'].every((p) => existsSync(path.join(distDir, p)));
 }
 
 export function loadDist(distDir: string): DistInputs {
@@ -302,6 +326,7 @@ export function loadDist(distDir: string): DistInputs {
   }
   const secrets = parseSecrets(readJson(path.join(distDir, 'secrets.json')), path.join(distDir, 'secrets.json'));
   const hosts = parseHosts(readJson(path.join(distDir, 'hosts.json')), path.join(distDir, 'hosts.json'));
+  const declared = parseServicesFile(readJson(path.join(distDir, 'services.json')), path.join(distDir, 'services.json'));
   const manifestDir = path.join(distDir, 'manifests');
   if (!existsSync(manifestDir)) throw new InputError(`${manifestDir} is missing: run \`npm run synth\``);
   let caSecret: { namespace: string; name: string } | undefined;
@@ -314,5 +339,5 @@ export function loadDist(distDir: string): DistInputs {
       caSecret ??= findCaSecret(text);
       return { path: file, objects: parseManifestObjects(text, file) };
     });
-  return { distDir, releases, manifests, secrets, hosts, dexUsers: dexUsers(distDir, releases), ...(caSecret ? { caSecret } : {}) };
+  return { distDir, releases, manifests, secrets, hosts, declared, dexUsers: dexUsers(distDir, releases), ...(caSecret ? { caSecret } : {}) };
 }

@@ -4,9 +4,10 @@
  * on a machine without Docker, kind, kubectl or helm.
  */
 import path from 'node:path';
-import { CLUSTER_NAME, KUBE_CONTEXT, SERVICES, kubectl, renderCommand, type Cmd } from './commands.js';
+import { CLUSTER_NAME, KUBE_CONTEXT, kubectl, renderCommand, type Cmd } from './commands.js';
 import { GATEWAY_API } from '../../cdk8s/src/gateway/api.js';
 import { corednsCommands, gatewayService, rewriteRule } from './coredns.js';
+import type { ServicesFile } from '../../cdk8s/src/services-file.js';
 import type { DistInputs, ObjectRef, Release, SecretKeySpec, SecretSpec } from './inputs.js';
 import { TOOLS } from './prerequisites.js';
 import { secretStepCommands } from './secrets.js';
@@ -41,8 +42,18 @@ export const HELM_TIMEOUT = '10m';
 export const WAIT_TIMEOUT = '10m';
 export const ELASTIC_WAIT_TIMEOUT = '15m';
 
-export function imageTag(service: string): string {
-  return `courseops/${service}:dev`;
+/** Builds the images the manifests name (dist/services.json), tag for tag, and loads them into kind. */
+function imagesStep(declared: ServicesFile, baseImage: string | undefined): Step {
+  const buildArgs = baseImage ? ['--build-arg', `BASE_IMAGE=${baseImage}`] : [];
+  const images = declared.services.map((s) => s.image);
+  const commands: Cmd[] = declared.services.map((s) => ({ argv: ['docker', 'build', '-f', `services/${s.name}/Dockerfile`, ...buildArgs, '-t', s.image, '.'] }));
+  if (declared.backupImage) {
+    // The backup image (CronJobs of cdk8s/src/data/backup.ts): postgres plus the node binary of the same Node.js image.
+    commands.push({ argv: ['docker', 'build', '-f', 'scripts/backup/Dockerfile', ...(baseImage ? ['--build-arg', `NODE_IMAGE=${baseImage}`] : []), '-t', declared.backupImage, '.'] });
+    images.push(declared.backupImage);
+  }
+  commands.push(...images.map((image): Cmd => ({ argv: ['kind', 'load', 'docker-image', image, '--name', CLUSTER_NAME] })));
+  return { id: 'images', type: 'commands', title: 'Build the service images and load them into kind', commands };
 }
 
 export function helmCommand(release: Release, distDir: string): Cmd {
@@ -225,32 +236,21 @@ export function buildPlan(inputs: PlanInputs): Step[] {
     ],
   });
 
-  const rule = rewriteRule(gatewayService(inputs.dist?.releases ?? []));
-  steps.push({ id: 'coredns', type: 'coredns', title: 'CoreDNS: resolve *.courseops.test to the Gateway (Traefik)', rule, commands: corednsCommands(rule) });
-
-  const buildArgs = inputs.baseImage ? ['--build-arg', `BASE_IMAGE=${inputs.baseImage}`] : [];
-  steps.push({
-    id: 'images',
-    type: 'commands',
-    title: 'Build the service images and load them into kind',
-    commands: [
-      ...SERVICES.map((s): Cmd => ({ argv: ['docker', 'build', '-f', `services/${s}/Dockerfile`, ...buildArgs, '-t', imageTag(s), '.'] })),
-      // The backup image (CronJobs of cdk8s/src/data/backup.ts): postgres plus the node binary of the same Node.js image.
-      { argv: ['docker', 'build', '-f', 'scripts/backup/Dockerfile', ...(inputs.baseImage ? ['--build-arg', `NODE_IMAGE=${inputs.baseImage}`] : []), '-t', imageTag('backup'), '.'] },
-      ...[...SERVICES, 'backup'].map((s): Cmd => ({ argv: ['kind', 'load', 'docker-image', imageTag(s), '--name', CLUSTER_NAME] })),
-    ],
-  });
-
   const dist = inputs.dist;
   if (!dist) {
     steps.push({
       id: 'pending',
       type: 'note',
-      title: 'Secrets, Helm releases, manifests and waits',
+      title: 'CoreDNS, images, secrets, Helm releases, manifests and waits',
       lines: ['dist/ is missing, so the rest of the plan cannot be listed yet: it is computed from dist/ after `npm run synth`.'],
     });
     return steps;
   }
+
+  const { domain } = dist.declared;
+  const rule = rewriteRule(gatewayService(dist.releases), domain);
+  steps.push({ id: 'coredns', type: 'coredns', title: `CoreDNS: resolve *.${domain} to the Gateway (Traefik)`, rule, commands: corednsCommands(rule) });
+  steps.push(imagesStep(dist.declared, inputs.baseImage));
 
   // Secrets before the charts: charts that reference an existing Secret (Grafana admin, Dex, oauth2-proxy)
   // could not become ready under `helm --wait` without it.

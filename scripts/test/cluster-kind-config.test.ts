@@ -74,7 +74,7 @@ const KIND_COREFILE = `.:53 {
 `;
 
 describe('CoreDNS rewrite', () => {
-  const rule = rewriteRule({ namespace: 'traefik', name: 'traefik' });
+  const rule = rewriteRule({ namespace: 'traefik', name: 'traefik' }, 'courseops.test');
 
   it("rewrites *.courseops.test to Traefik's Service with the answer rewritten back", () => {
     expect(rule).toBe('rewrite name regex ^(.+\\.)?courseops\\.test\\.?$ traefik.traefik.svc.cluster.local answer auto');
@@ -93,7 +93,7 @@ describe('CoreDNS rewrite', () => {
 
   it('replaces its own rule when the target changes', () => {
     const first = addRewrite(KIND_COREFILE, rule).corefile;
-    const other = rewriteRule({ namespace: 'edge', name: 'edge-traefik' });
+    const other = rewriteRule({ namespace: 'edge', name: 'edge-traefik' }, 'courseops.test');
     const second = addRewrite(first, other);
     expect(second.changed).toBe(true);
     expect(second.corefile).toContain(other);
@@ -114,7 +114,7 @@ describe('CoreDNS rewrite', () => {
   });
 
   it('keeps the marker of clusters brought up with the old ingress controller, so its rule is replaced, not doubled', () => {
-    const old = rewriteRule({ namespace: 'ingress-nginx', name: 'ingress-nginx-controller' });
+    const old = rewriteRule({ namespace: 'ingress-nginx', name: 'ingress-nginx-controller' }, 'courseops.test');
     const before = addRewrite(KIND_COREFILE, old).corefile;
     const after = addRewrite(before, rule).corefile;
     expect(after.match(/rewrite name/g)).toHaveLength(1);

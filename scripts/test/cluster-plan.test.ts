@@ -210,3 +210,34 @@ describe('npx tsx scripts/cluster/up.ts --dry-run', () => {
     expect(stdout).toContain('kind delete cluster --name courseops');
   });
 });
+
+describe('the plan follows the synthesized config (dist/services.json)', () => {
+  it('builds and loads exactly the images the manifests run, and rewrites the configured domain', async () => {
+    const { buildPlatform } = await import('../../cdk8s/src/app.js');
+    const { render, writeDist } = await import('../../cdk8s/src/synth.js');
+    const config = { imagePrefix: 'registry.example:5000/team', imageTag: 'v2', domain: 'staging.test' };
+    const out = render(buildPlatform({ config }));
+    const distDir = path.join(dir, 'dist-v2');
+    writeDist(out, distDir);
+    const plan = renderPlan(buildPlan({ dist: loadDist(distDir), synth: false })).join('\n');
+
+    const manifestImages = new Set(
+      JSON.stringify(out.objects)
+        .match(/"image":"registry\.example:5000\/team\/[^"]+"/g)!
+        .map((m) => m.slice('"image":"'.length, -1)),
+    );
+    expect([...manifestImages].sort()).toEqual(['backup', 'course', 'status', 'teacher'].map((n) => `registry.example:5000/team/${n}:v2`));
+    for (const image of manifestImages) {
+      expect(plan).toMatch(new RegExp(`docker build -f \\S+ -t ${image.replaceAll('.', '\\.')} \\.`));
+      expect(plan).toContain(`kind load docker-image ${image} --name`);
+    }
+    expect(plan).not.toContain(':dev');
+    expect(plan).toContain('rewrite name regex ^(.+\\.)?staging\\.test\\.?$ traefik.traefik.svc.cluster.local answer auto');
+    expect(plan).not.toContain('courseops\\.test');
+  });
+
+  it('refuses a services.json that is not what the synth writes, naming the field', () => {
+    const bad = writeFixtureDist(path.join(dir, 'dist-bad'), { domain: 'courseops.test', services: [{ name: 'course', port: 3001, image: 'courseops/course' }] });
+    expect(() => loadDist(bad)).toThrow(/services\[0\]\.image must be an image reference with a tag/);
+  });
+});

@@ -12,6 +12,7 @@ import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import type { MixinContext, ServiceMixin } from '../microservice/mixin.js';
 import { runbookUrl, rulesObject, selector, type AlertingRule, type RuleGroup } from '../monitoring/rules.js';
+import { imageOf } from '../config.js';
 import { ns } from '../namespaces.js';
 import { AllowPolicy } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
@@ -92,7 +93,7 @@ export class DatabaseBackup extends Construct {
         containers: [
           {
             name: 'backup',
-            image: `${ctx.config.imagePrefix}/backup:${ctx.config.imageTag}`,
+            image: imageOf(ctx.config, 'backup'),
             imagePullPolicy: 'IfNotPresent',
             args: ['backup', service, '--dir', BACKUP_MOUNT_PATH, '--push-url', pushgatewayUrl(), '--namespace', namespace],
             env: [

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Rollout, toJson_RolloutSpecStrategy } from '../../imports/rollout-argoproj.io.js';
-import { CLUSTER_POD_CIDR } from '../config.js';
+import { CLUSTER_POD_CIDR, imageOf } from '../config.js';
 import { canaryStrategy } from '../delivery/strategy.js';
 import { CanaryAnalysis } from '../delivery/templates.js';
 import * as k8s from '../k8s.js';
@@ -108,7 +108,7 @@ export class Microservice extends Construct {
         containers: [
           {
             name: decl.name,
-            image: `${props.config.imagePrefix}/${decl.name}:${props.config.imageTag}`,
+            image: imageOf(props.config, decl.name),
             imagePullPolicy: 'IfNotPresent',
             ports: [{ name: names.port, containerPort: decl.port, protocol: 'TCP' }],
             envFrom: [{ configMapRef: { name: names.configMap } }],

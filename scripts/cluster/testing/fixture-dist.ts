@@ -124,6 +124,17 @@ export const FIXTURE_SECRETS = [
   { namespace: 'monitoring', name: 'extra-config', keys: [{ key: 'config', fromFile: 'secrets/extra-config' }] },
 ];
 
+/** dist/services.json as the synth writes it with the default config (cdk8s/src/services-file.ts). */
+export const FIXTURE_SERVICES = {
+  domain: 'courseops.test',
+  services: [
+    { name: 'course', port: 3001, image: 'courseops/course:dev' },
+    { name: 'teacher', port: 3002, image: 'courseops/teacher:dev' },
+    { name: 'status', port: 3003, image: 'courseops/status:dev' },
+  ],
+  backupImage: 'courseops/backup:dev',
+};
+
 export const FIXTURE_HOSTS = [
   'course.courseops.test',
   'teacher.courseops.test',
@@ -236,7 +247,7 @@ items:
 `,
 };
 
-export function writeFixtureDist(dir: string): string {
+export function writeFixtureDist(dir: string, services: object = FIXTURE_SERVICES): string {
   mkdirSync(path.join(dir, 'helm'), { recursive: true });
   mkdirSync(path.join(dir, 'manifests'), { recursive: true });
   mkdirSync(path.join(dir, 'secrets'), { recursive: true });
@@ -246,6 +257,7 @@ export function writeFixtureDist(dir: string): string {
   writeFileSync(path.join(dir, 'secrets.json'), `${JSON.stringify(FIXTURE_SECRETS, null, 2)}\n`);
   writeFileSync(path.join(dir, 'secrets/extra-config'), 'some: config\n');
   writeFileSync(path.join(dir, 'hosts.json'), `${JSON.stringify(FIXTURE_HOSTS, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'services.json'), `${JSON.stringify(services, null, 2)}\n`);
   return dir;
 }
 
