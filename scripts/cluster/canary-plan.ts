@@ -5,10 +5,13 @@
 import { defaultConfig, IMAGE_TAG_PATTERN } from '../../cdk8s/src/config.js';
 import { ns } from '../../cdk8s/src/namespaces.js';
 import { checkSwitches, parseFlags } from './cli.js';
-import { CLUSTER_NAME, kubectl, SERVICES, type Cmd } from './commands.js';
+import { services } from '../../cdk8s/src/services.js';
+import { CLUSTER_NAME, kubectl, type Cmd } from './commands.js';
 
 export const APPS_NAMESPACE = ns.apps.name;
 export const IMAGE_PREFIX = defaultConfig.imagePrefix;
+/** The declared services (cdk8s/src/services.ts): the ones a canary can roll. */
+const SERVICES = services.map((s) => s.name);
 
 export type CanaryRequest =
   | { action: 'deploy'; service: string; tag: string; faultRate?: number; build: boolean; traffic: boolean; timeoutMinutes: number }
@@ -39,7 +42,7 @@ export function parseCanaryArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   const { switches, values, positionals: positional, dryRun } = flags;
   const [service, tag, extra] = positional;
   if (!service) throw new Error(`which service?\n\n${CANARY_USAGE}`);
-  if (!(SERVICES as readonly string[]).includes(service)) throw new Error(`unknown service "${service}": one of ${SERVICES.join(', ')}`);
+  if (!SERVICES.includes(service)) throw new Error(`unknown service "${service}": one of ${SERVICES.join(', ')}`);
   if (extra !== undefined) throw new Error(`unexpected argument "${extra}"`);
 
   const manual = ['promote', 'abort'].filter((s) => switches.has(s)) as ('promote' | 'abort')[];

@@ -9,7 +9,6 @@ export const CLUSTER_NAME = 'courseops';
 export const KUBE_CONTEXT = `kind-${CLUSTER_NAME}`;
 /** Server-side apply field manager for what `up` writes itself (secrets, namespaces, CoreDNS). */
 export const FIELD_MANAGER = 'courseops-up';
-export const SERVICES = ['course', 'teacher', 'status'] as const;
 
 /** What goes to a command's stdin. Its content is made at run time; only `describe` is ever shown. */
 export type Stdin =
