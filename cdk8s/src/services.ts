@@ -1,5 +1,6 @@
 import type { HostKey } from './hosts.js';
 import type { ServiceMixin } from './microservice/mixin.js';
+import type { ThresholdOverrides } from './slo.js';
 
 /**
  * The one declaration of each service. Everything the platform runs for a service is derived from it:
@@ -31,6 +32,8 @@ export interface ServiceDecl {
   readonly secretEnv?: readonly { readonly env: string; readonly secret: string; readonly key: string }[];
   /** Who else may connect, beyond the Gateway (Traefik), Prometheus and declared callers. */
   readonly allowFrom?: readonly { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>>; readonly why: string }[];
+  /** Service-level thresholds over the defaults (slo.ts): its alerts, dashboard and canary gates all read them. */
+  readonly slo?: ThresholdOverrides;
   /** Extra per-service behaviour (alerts, dashboards, canary analysis, backups...), applied after the defaults. */
   readonly mixins?: readonly ServiceMixin[];
 }

@@ -6,7 +6,6 @@ import { buildPlatform } from '../src/app.js';
 import { BACKUP_METRICS } from '../../scripts/backup/metrics.js';
 import { backupRuleGroups } from '../src/data/backup.js';
 import { RULES_DIR } from '../src/monitoring/files.js';
-import { alertRulesMixin } from '../src/monitoring/mixin.js';
 import { PLATFORM_ALERTS, PLATFORM_GROUP, platformRuleGroups } from '../src/monitoring/platform-rules.js';
 import { DURATION_BUCKETS, fileGroup, leMatcher, NON_SLI_ROUTES, RUNBOOK_BASE_URL } from '../src/monitoring/rules.js';
 import { SERVICE_ALERTS, serviceRuleGroups, SLI_WINDOWS, sliRecord } from '../src/monitoring/service-rules.js';
@@ -161,8 +160,8 @@ describe('matchers fit what Prometheus scrapes', () => {
 });
 
 describe('thresholds per service, from the declaration', () => {
-  it('a mixin in the declaration replaces the default rules of that service', () => {
-    const slowCourse = { ...course, mixins: [alertRulesMixin({ latencyP95Seconds: 1, errorRatio: 0.1, latencyObjective: { thresholdSeconds: 1, ratio: 0.95 } })] };
+  it('the declaration\'s slo reaches its alerts (and only its own)', () => {
+    const slowCourse = { ...course, slo: { latencyP95Seconds: 1, errorRatio: 0.1, latencyObjective: { thresholdSeconds: 1, ratio: 0.95 } } };
     const o = render(buildPlatform({ services: services.map((s) => (s.name === 'course' ? slowCourse : s)) }));
     const rules = (o.objects as K8sObject[]).filter((x) => x.kind === 'PrometheusRule' && x.metadata.name === 'course-rules');
     expect(rules).toHaveLength(1);
@@ -176,8 +175,34 @@ describe('thresholds per service, from the declaration', () => {
   });
 
   it('rejects a latency objective between buckets', () => {
-    const bad = { ...course, mixins: [alertRulesMixin({ latencyObjective: { thresholdSeconds: 0.3 } })] };
+    const bad = { ...course, slo: { latencyObjective: { thresholdSeconds: 0.3 } } };
     expect(() => buildPlatform({ services: services.map((s) => (s.name === 'course' ? bad : s)) })).toThrow(/0.3s is not a bucket boundary/);
+  });
+});
+
+describe('one set of thresholds per service: alerts, dashboard and canary gates read the same', () => {
+  it('finds a declared 1 s p95 and 10 % error ratio in all three, and the defaults in the other services', () => {
+    const slowCourse = { ...course, slo: { latencyP95Seconds: 1, errorRatio: 0.1 } };
+    const o = render(buildPlatform({ services: services.map((s) => (s.name === 'course' ? slowCourse : s)) }));
+    const objects = o.objects as (K8sObject & { spec?: { metrics?: { name: string; successCondition?: string }[] }; data?: Record<string, string> })[];
+    const gate = (service: string, metric: string) =>
+      objects.find((x) => x.kind === 'AnalysisTemplate' && x.metadata.name === `${service}-canary`)!.spec!.metrics!.find((m) => m.name === metric)!.successCondition;
+    const dashboard = (service: string) => {
+      const cm = objects.find((x) => x.kind === 'ConfigMap' && x.metadata.name === `dashboard-courseops-${service}-red`)!;
+      return JSON.parse(Object.values(cm.data!)[0]!) as { panels: { title?: string; fieldConfig?: { defaults?: { thresholds?: { steps?: { value: number | null }[] } } } }[] };
+    };
+    const redAt = (service: string, title: string) =>
+      dashboard(service).panels.find((p) => p.title === title)!.fieldConfig!.defaults!.thresholds!.steps!.map((s) => s.value).filter((v) => v !== null);
+
+    expect(o.files.get(`${RULES_DIR}/course-alerts.rules.yaml`)).toContain('p95_rate5m{job="course", namespace="courseops"} > 1\n');
+    expect(gate('course', 'latency-p95')).toContain('<= 1');
+    expect(gate('course', 'success-ratio')).toContain('>= 0.9');
+    expect(redAt('course', 'p95 duration')).toEqual([1]);
+    expect(redAt('course', 'Error ratio (5xx)')).toEqual([0.1]);
+
+    expect(gate('teacher', 'latency-p95')).toContain('<= 0.5');
+    expect(gate('teacher', 'success-ratio')).toContain('>= 0.95');
+    expect(redAt('teacher', 'p95 duration')).toEqual([0.5]);
   });
 });
 

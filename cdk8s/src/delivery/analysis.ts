@@ -9,7 +9,7 @@
  * so a canary that got no traffic fails the gated analysis instead of passing it.
  */
 import { NON_SLI_ROUTE_MATCHER } from '../monitoring/rules.js';
-import { defaultThresholds } from '../monitoring/service-rules.js';
+import { defaultThresholds, type ServiceAlertThresholds } from '../slo.js';
 import { traefikBackendSuccessRatio } from './gateway-metrics.js';
 
 /** The AnalysisTemplates' arguments, filled in by the Rollout (see strategy.ts). */
@@ -32,11 +32,14 @@ export interface CanaryThresholds {
   readonly minRequests: number;
 }
 
-export const defaultCanaryThresholds: CanaryThresholds = {
-  minSuccessRatio: 1 - defaultThresholds.errorRatio,
-  maxLatencyP95Seconds: defaultThresholds.latencyP95Seconds,
+/** A canary is held to its service's own alert thresholds (slo.ts): what would page in production fails it. */
+export const canaryThresholdsFrom = (t: ServiceAlertThresholds): CanaryThresholds => ({
+  minSuccessRatio: 1 - t.errorRatio,
+  maxLatencyP95Seconds: t.latencyP95Seconds,
   minRequests: 20,
-};
+});
+
+export const defaultCanaryThresholds: CanaryThresholds = canaryThresholdsFrom(defaultThresholds);
 
 export interface AnalysisMetric {
   readonly name: string;

@@ -4,7 +4,9 @@ import { Construct } from 'constructs';
 import { Rollout, toJson_RolloutSpecStrategy } from '../../imports/rollout-argoproj.io.js';
 import { CLUSTER_POD_CIDR, imageOf } from '../config.js';
 import { canaryStrategy } from '../delivery/strategy.js';
+import { canaryThresholdsFrom } from '../delivery/analysis.js';
 import { CanaryAnalysis } from '../delivery/templates.js';
+import { thresholdsOf } from '../slo.js';
 import * as k8s from '../k8s.js';
 import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
@@ -136,7 +138,12 @@ export class Microservice extends Construct {
       spec: podSpec,
     };
     const strategy = canaryStrategy({ service: decl.name, namespace, names, publicRoute: decl.ingress !== undefined });
-    new CanaryAnalysis(this, 'CanaryAnalysis', { service: decl.name, namespace, labels: { ...labels, 'app.kubernetes.io/component': 'delivery' } });
+    new CanaryAnalysis(this, 'CanaryAnalysis', {
+      service: decl.name,
+      namespace,
+      labels: { ...labels, 'app.kubernetes.io/component': 'delivery' },
+      thresholds: canaryThresholdsFrom(thresholdsOf(decl)),
+    });
     this.rollout = new ApiObject(this, 'Rollout', {
       ...Rollout.GVK,
       metadata: { name: names.workload, namespace, labels },

@@ -16,43 +16,7 @@ import {
   type RuleGroup,
   type Severity,
 } from './rules.js';
-
-/** Per-service thresholds; every field has a default (`defaultThresholds`) and can be overridden per service. */
-export interface ServiceAlertThresholds {
-  /** HighErrorRatio: share of 5xx answers over 5 minutes. */
-  readonly errorRatio: number;
-  /** HighLatencyP95: p95 of request duration over 5 minutes, seconds. */
-  readonly latencyP95Seconds: number;
-  /** HighRequestRate: requests per second per instance over 1 minute. */
-  readonly requestsPerSecondPerInstance: number;
-  /** ErrorLogSpike: error log lines per second over 5 minutes (all instances together). */
-  readonly errorLogsPerSecond: number;
-  /** Availability SLO: share of non-5xx answers over 30 days. */
-  readonly availabilityObjective: number;
-  /** Latency SLO: share of requests answered within `thresholdSeconds` (a histogram bucket boundary). */
-  readonly latencyObjective: { readonly ratio: number; readonly thresholdSeconds: number };
-}
-
-export const defaultThresholds: ServiceAlertThresholds = {
-  errorRatio: 0.05,
-  latencyP95Seconds: 0.5,
-  requestsPerSecondPerInstance: 5,
-  errorLogsPerSecond: 0.1,
-  availabilityObjective: 0.995,
-  latencyObjective: { ratio: 0.99, thresholdSeconds: 0.5 },
-};
-
-export type ThresholdOverrides = Partial<Omit<ServiceAlertThresholds, 'latencyObjective'>> & {
-  readonly latencyObjective?: Partial<ServiceAlertThresholds['latencyObjective']>;
-};
-
-export function thresholdsWith(overrides: ThresholdOverrides = {}): ServiceAlertThresholds {
-  return {
-    ...defaultThresholds,
-    ...overrides,
-    latencyObjective: { ...defaultThresholds.latencyObjective, ...overrides.latencyObjective },
-  };
-}
+import { thresholdsOf } from '../slo.js';
 
 /** SLI windows of the recording rules: the Google SRE workbook's multiwindow pairs (5m/1h, 30m/6h, 2h/1d, 6h/3d). */
 export const SLI_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
@@ -75,7 +39,6 @@ export const BURN_RATES = {
 
 export interface ServiceRuleOptions {
   readonly namespace: string;
-  readonly thresholds?: ServiceAlertThresholds;
   readonly runbookBase?: string;
 }
 
@@ -103,7 +66,8 @@ export const databaseJob = (service: string) => `${service}-postgresql`;
 
 /** The rule groups of one service: `<name>-sli` (recording rules) then `<name>-alerts`. */
 export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions): RuleGroup[] {
-  const t = options.thresholds ?? defaultThresholds;
+  // The declaration's own thresholds (slo.ts): the dashboard and the canary gates read the same.
+  const t = thresholdsOf(decl);
   const { namespace } = options;
   const name = decl.name;
   const target = { job: name, namespace };

@@ -6,7 +6,8 @@
  */
 import { DashboardLinkBuilder, DashboardLinkType, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { NON_SLI_ROUTE_MATCHER, percent } from '../rules.js';
-import { defaultThresholds, P95_RECORD, sliRecord } from '../service-rules.js';
+import { defaultThresholds } from '../../slo.js';
+import { P95_RECORD, sliRecord } from '../service-rules.js';
 import { serviceDashboardUid } from './service.js';
 import { breakerStates, dashboard, SERVICE_VAR, serviceVariable, stat, timeseries } from './panels.js';
 

@@ -9,13 +9,16 @@
 import { MappingType, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import type { ServiceDecl } from '../../services.js';
 import { NON_SLI_ROUTES, NON_SLI_ROUTE_MATCHER, selector } from '../rules.js';
-import { databaseJob, defaultThresholds, P95_RECORD, sliRecord } from '../service-rules.js';
+import { thresholdsOf } from '../../slo.js';
+import { databaseJob, P95_RECORD, sliRecord } from '../service-rules.js';
 import { breakerStates, dashboard, stat, timeseries } from './panels.js';
 
 export const serviceDashboardUid = (service: string) => `courseops-${service}-red`;
 
 export function serviceDashboard(decl: ServiceDecl, namespace: string): Dashboard {
   const name = decl.name;
+  // The same thresholds as the service's alerts and canary gates.
+  const slo = thresholdsOf(decl);
   const target = { job: name, namespace };
   const sel = (...extra: string[]) => selector(target, ...extra);
   const traffic = sel(NON_SLI_ROUTE_MATCHER);
@@ -36,7 +39,7 @@ export function serviceDashboard(decl: ServiceDecl, namespace: string): Dashboar
         targets: [{ expr: `${sliRecord('5m')}${selector({ ...target, slo: 'availability' })}` }],
         thresholds: [
           { value: null, color: 'green' },
-          { value: defaultThresholds.errorRatio, color: 'red' },
+          { value: slo.errorRatio, color: 'red' },
         ],
       }),
     )
@@ -47,7 +50,7 @@ export function serviceDashboard(decl: ServiceDecl, namespace: string): Dashboar
         targets: [{ expr: `${P95_RECORD}${sel()}` }],
         thresholds: [
           { value: null, color: 'green' },
-          { value: defaultThresholds.latencyP95Seconds, color: 'red' },
+          { value: slo.latencyP95Seconds, color: 'red' },
         ],
       }),
     )
@@ -83,13 +86,13 @@ export function serviceDashboard(decl: ServiceDecl, namespace: string): Dashboar
     .withPanel(
       timeseries({
         title: 'Error ratio (5xx share)',
-        description: `Share of answers with a 5xx status, without ${NON_SLI_ROUTES.join(', ')}. Alert threshold ${defaultThresholds.errorRatio}.`,
+        description: `Share of answers with a 5xx status, without ${NON_SLI_ROUTES.join(', ')}. Alert threshold ${slo.errorRatio}.`,
         unit: 'percentunit',
         min: 0,
         targets: [{ expr: `(sum(rate(http_requests_total${errors}${r})) or vector(0)) / sum(rate(http_requests_total${traffic}${r}))`, legend: '5xx share' }],
         thresholds: [
           { value: null, color: 'green' },
-          { value: defaultThresholds.errorRatio, color: 'red' },
+          { value: slo.errorRatio, color: 'red' },
         ],
       }),
     )
