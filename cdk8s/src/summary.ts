@@ -1,5 +1,5 @@
 import type { HelmRelease } from './helm/releases.js';
-import { parseCpu, parseMemory } from './helm/types.js';
+import { parseCpu, parseMemory } from './resources.js';
 
 export interface Requests {
   cpu: number;

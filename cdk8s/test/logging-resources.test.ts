@@ -11,7 +11,7 @@ import { users } from '../src/logging/users.js';
 import { names, ports, urls } from '../src/logging/names.js';
 import { SecretRegistry } from '../src/secrets.js';
 import { BUDGET_MEMORY, platformRequests } from '../src/summary.js';
-import { parseMemory } from '../src/helm/types.js';
+import { parseMemory } from '../src/resources.js';
 import { crdValidators } from './support/crd-schemas.js';
 import { eckPodTemplates, matches, ofKind, synthesized, type K8sObject, type PodSpec } from './support/platform.js';
 

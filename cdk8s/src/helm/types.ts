@@ -1,4 +1,7 @@
 /** Shared shapes of Helm values (the parts the platform sets) and of a release. */
+import { parseCpu, parseMemory } from '../resources.js';
+import { RESTRICTED_CONTAINER, RUNTIME_DEFAULT_SECCOMP } from '../security/hardening.js';
+
 export interface CpuMemory {
   readonly cpu: string;
   readonly memory: string;
@@ -34,18 +37,18 @@ export interface ContainerSecurity {
   readonly seccompProfile?: SeccompProfile;
 }
 
+/** The restricted profile of security/hardening.ts, in the shape chart values take. */
 export const restrictedPod = (uid?: number): PodSecurity => ({
   runAsNonRoot: true,
   ...(uid !== undefined ? { runAsUser: uid, runAsGroup: uid, fsGroup: uid } : {}),
-  seccompProfile: { type: 'RuntimeDefault' },
+  seccompProfile: { ...RUNTIME_DEFAULT_SECCOMP },
 });
 
+// Fresh inner objects: a shared one would be written as a YAML alias in the values files.
 export const restrictedContainer: ContainerSecurity = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
+  ...RESTRICTED_CONTAINER,
+  capabilities: { drop: [...RESTRICTED_CONTAINER.capabilities.drop] },
+  seccompProfile: { ...RUNTIME_DEFAULT_SECCOMP },
 };
 
 /** The steady-state pods a release runs, with the requests its values set (for the platform budget). */
@@ -73,17 +76,3 @@ export function sumRequests(...parts: CpuMemory[]): CpuMemory {
   return { cpu: `${Math.round(cpu * 1000)}m`, memory: `${Math.round(mem / 2 ** 20)}Mi` };
 }
 
-/** CPU quantity in cores ("100m" -> 0.1, "1" -> 1). */
-export function parseCpu(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(q);
-  if (!m) throw new Error(`cpu quantity ${q}`);
-  return Number(m[1]) / (m[2] === 'm' ? 1000 : 1);
-}
-
-/** Memory quantity in bytes ("128Mi", "1Gi", "1G", "500M"). */
-export function parseMemory(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
-  if (!m) throw new Error(`memory quantity ${q}`);
-  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
-  return Number(m[1]) * unit;
-}

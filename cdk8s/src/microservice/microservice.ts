@@ -8,7 +8,7 @@ import { canaryThresholdsFrom } from '../delivery/analysis.js';
 import { CanaryAnalysis } from '../delivery/templates.js';
 import { thresholdsOf } from '../slo.js';
 import * as k8s from '../k8s.js';
-import { resourceRequirements } from '../resources.js';
+import { parseMemory, resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import { peers } from '../networking/peers.js';
 import { AllowPolicy, type PolicyRule } from '../networking/policies.js';
@@ -75,7 +75,7 @@ export class Microservice extends Construct {
       LOG_LEVEL: 'info',
       SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS),
       TRUSTED_PROXIES: TRUSTED_PROXIES.join(','),
-      NODE_OPTIONS: `--max-old-space-size=${Math.floor(parseMi(decl.resources.limits.memory) * 0.75)}`,
+      NODE_OPTIONS: `--max-old-space-size=${Math.floor((parseMemory(decl.resources.limits.memory) / 2 ** 20) * 0.75)}`,
       ...Object.fromEntries((decl.calls ?? []).map((c) => [c.urlEnv, clusterUrl(findService(c.service), namespace)])),
       ...(decl.probes ? { STATUS_TARGETS: decl.probes.map((p) => `${p}=${clusterUrl(findService(p), namespace)}`).join(',') } : {}),
       ...decl.env,
@@ -241,10 +241,4 @@ export class Microservice extends Construct {
   }
 }
 
-/** "256Mi" -> 256; "1Gi" -> 1024. */
-export function parseMi(q: string): number {
-  const m = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(q);
-  if (!m) throw new Error(`memory ${q}: use Mi or Gi`);
-  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
-}
 

@@ -15,16 +15,26 @@ export interface RunAs {
   readonly gid: number;
 }
 
-export const RUNTIME_DEFAULT_SECCOMP: k8s.SeccompProfile = { type: 'RuntimeDefault' };
+export const RUNTIME_DEFAULT_SECCOMP = { type: 'RuntimeDefault' } as const;
+
+/**
+ * The container half of the Pod Security `restricted` profile as plain data: the app's pods
+ * (`restrictedContainerSecurityContext`) and the Helm values of the charts (helm/types.ts) both take it.
+ */
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+} as const;
 
 export function restrictedContainerSecurityContext(runAs?: RunAs): k8s.SecurityContext {
   return {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    runAsNonRoot: true,
+    ...RESTRICTED_CONTAINER,
     ...(runAs ? { runAsUser: runAs.uid, runAsGroup: runAs.gid } : {}),
-    capabilities: { drop: ['ALL'] },
-    seccompProfile: RUNTIME_DEFAULT_SECCOMP,
+    capabilities: { drop: [...RESTRICTED_CONTAINER.capabilities.drop] },
+    seccompProfile: { ...RUNTIME_DEFAULT_SECCOMP },
   };
 }
 
