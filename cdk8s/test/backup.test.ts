@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BACKUP_METRICS } from '../../scripts/backup/metrics.js';
+import { BACKUP_METRICS } from '../../services/kit/src/contract.js';
 import { buildPlatform } from '../src/app.js';
 import { BACKUP_MAX_AGE_HOURS, backupMixin, backupNames, pushgatewayUrl } from '../src/data/backup.js';
 import { POSTGRES_IMAGE } from '../src/data/postgresql.js';

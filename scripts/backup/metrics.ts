@@ -10,15 +10,7 @@
  * failed run, so BackupTooOld keeps counting from the last good backup.
  */
 
-export const PUSH_JOB = 'courseops-backup';
-
-export const BACKUP_METRICS = {
-  lastSuccess: 'backup_last_success_timestamp_seconds',
-  lastRun: 'backup_last_run_timestamp_seconds',
-  duration: 'backup_last_duration_seconds',
-  size: 'backup_last_size_bytes',
-  status: 'backup_last_status',
-} as const;
+import { BACKUP_METRICS, BACKUP_PUSH_JOB } from '../../services/kit/src/contract.js';
 
 const HELP: Record<string, string> = {
   [BACKUP_METRICS.lastSuccess]: 'Time of the last backup that was dumped, verified by a scratch restore and published.',
@@ -59,7 +51,7 @@ export interface Grouping {
 
 /** `<base>/metrics/job/<job>/namespace/<ns>/service/<svc>/database/<db>` (values URL-encoded). */
 export function pushUrl(base: string, grouping: Grouping): string {
-  const parts = ['job', PUSH_JOB, 'namespace', grouping.namespace, 'service', grouping.service, 'database', grouping.database];
+  const parts = ['job', BACKUP_PUSH_JOB, 'namespace', grouping.namespace, 'service', grouping.service, 'database', grouping.database];
   return `${base.replace(/\/+$/, '')}/metrics/${parts.map(encodeURIComponent).join('/')}`;
 }
 

@@ -6,7 +6,7 @@
  * ... --dir ...`); in the cluster `npm run backup|restore` start Jobs from this CronJob (scripts/backup/cluster.ts).
  */
 import { Construct } from 'constructs';
-import { BACKUP_METRICS } from '../../../scripts/backup/metrics.js';
+import { BACKUP_METRICS } from '../../../services/kit/src/contract.js';
 import * as k8s from '../k8s.js';
 import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';

@@ -5,6 +5,7 @@
  * rules` and a Prometheus outside the cluster load: promtool does not read a PrometheusRule object).
  */
 import type { Construct } from 'constructs';
+import { DURATION_BUCKETS, PROBE_ROUTES } from '../../../services/kit/src/contract.js';
 import {
   PrometheusRule,
   PrometheusRuleSpecGroupsRulesExpr,
@@ -51,14 +52,14 @@ export const RUNBOOK_BASE_URL = `${REPO_URL}/blob/main/docs/runbooks`;
 export const runbookUrl = (alert: string, base: string = RUNBOOK_BASE_URL) => `${base}/${alert}.md`;
 
 /** Routes that are not user traffic: excluded from every SLI, ratio and rate (API.md: probes and scrapes). */
-export const NON_SLI_ROUTES = ['/healthz', '/readyz', '/metrics'] as const;
+export const NON_SLI_ROUTES = PROBE_ROUTES;
 export const NON_SLI_ROUTE_MATCHER = `route!~"${NON_SLI_ROUTES.join('|')}"`;
 
 /**
- * The services' histogram buckets (services/kit/src/metrics.ts `durationBuckets`): a latency threshold
- * must be one of them, since the SLI counts requests in the bucket `le=<threshold>`.
+ * The services' histogram buckets (the kit's contract): a latency threshold must be one of them, since
+ * the SLI counts requests in the bucket `le=<threshold>`.
  */
-export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+export { DURATION_BUCKETS };
 
 /**
  * The `le` matcher of a bucket boundary. Prometheus 3 normalizes classic histogram `le` values to

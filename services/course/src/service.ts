@@ -1,4 +1,4 @@
-import { buildService, counter, mount, openApiRoute, packageVersion, type BuiltService, type ServiceSettings } from '@courseops/kit';
+import { BUSINESS_COUNTERS, buildService, counter, mount, openApiRoute, packageVersion, type BuiltService, type ServiceSettings } from '@courseops/kit';
 import { courseDocument } from './openapi.js';
 import { courseRoutes } from './routes.js';
 import { schema } from './schema.js';
@@ -10,8 +10,8 @@ export function createCourseService(settings: ServiceSettings): Promise<BuiltSer
   const version = packageVersion(new URL('../package.json', import.meta.url));
   return buildService({ name: 'course', version, schema, migrationsFolder }, settings, ({ database, metrics }) => {
     const counters = {
-      created: counter(metrics, 'courses_created_total', 'Courses created.'),
-      deleted: counter(metrics, 'courses_deleted_total', 'Courses deleted.'),
+      created: counter(metrics, BUSINESS_COUNTERS.coursesCreated.name, BUSINESS_COUNTERS.coursesCreated.help),
+      deleted: counter(metrics, BUSINESS_COUNTERS.coursesDeleted.name, BUSINESS_COUNTERS.coursesDeleted.help),
     };
     const document = courseDocument(version);
     return {

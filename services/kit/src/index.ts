@@ -1,5 +1,6 @@
 export * from './app.js';
 export * from './config.js';
+export * from './contract.js';
 export * from './context.js';
 export * from './db.js';
 export * from './http/errors.js';

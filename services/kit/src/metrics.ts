@@ -1,7 +1,7 @@
 import client from 'prom-client';
+import { DURATION_BUCKETS, METRIC } from './contract.js';
 
-/** Seconds; covers a 1 ms cache hit up to a 10 s timeout. */
-export const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const durationBuckets = [...DURATION_BUCKETS];
 
 /**
  * The metrics of API.md that every service exposes. Each service gets its own registry, so several
@@ -13,32 +13,32 @@ export function createMetrics() {
   return {
     registry,
     httpRequestsTotal: new client.Counter({
-      name: 'http_requests_total',
+      name: METRIC.httpRequests,
       help: 'HTTP requests answered, by method, route template and status code.',
       labelNames: ['method', 'route', 'status_code'] as const,
       registers: [registry],
     }),
     httpRequestDuration: new client.Histogram({
-      name: 'http_request_duration_seconds',
+      name: METRIC.httpRequestDuration,
       help: 'Time to answer an HTTP request, by method, route template and status code.',
       labelNames: ['method', 'route', 'status_code'] as const,
       buckets: durationBuckets,
       registers: [registry],
     }),
     httpRequestsInFlight: new client.Gauge({
-      name: 'http_requests_in_flight',
+      name: METRIC.httpRequestsInFlight,
       help: 'HTTP requests being answered now.',
       registers: [registry],
     }),
     dbQueryDuration: new client.Histogram({
-      name: 'db_query_duration_seconds',
+      name: METRIC.dbQueryDuration,
       help: 'Database query time, by operation.',
       labelNames: ['operation'] as const,
       buckets: durationBuckets,
       registers: [registry],
     }),
     logMessagesTotal: new client.Counter({
-      name: 'log_messages_total',
+      name: METRIC.logMessages,
       help: 'Log lines written, by level.',
       labelNames: ['level'] as const,
       registers: [registry],

@@ -1,4 +1,4 @@
-import { durationBuckets, type Metrics } from '@courseops/kit';
+import { DURATION_BUCKETS, type Metrics } from '@courseops/kit';
 import client from 'prom-client';
 
 /** circuit_breaker_state values (API.md). */
@@ -21,7 +21,7 @@ export function createClientMetrics(metrics: Metrics) {
       name: 'http_client_request_duration_seconds',
       help: 'Time until an outbound HTTP request was answered or gave up, by target service.',
       labelNames: ['target'] as const,
-      buckets: durationBuckets,
+      buckets: [...DURATION_BUCKETS],
       registers,
     }),
     breakerState: new client.Gauge({

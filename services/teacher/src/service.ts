@@ -1,4 +1,4 @@
-import { buildService, counter, mount, openApiRoute, packageVersion, type BuiltService, type Database, type ServiceSettings } from '@courseops/kit';
+import { BUSINESS_COUNTERS, buildService, counter, mount, openApiRoute, packageVersion, type BuiltService, type Database, type ServiceSettings } from '@courseops/kit';
 import { assignmentRoutes } from './assignments.js';
 import { CourseClient, type BreakerSettings } from './courseClient.js';
 import { teacherDocument } from './openapi.js';
@@ -34,8 +34,8 @@ export async function createTeacherService(settings: TeacherSettings): Promise<T
       ...(settings.courseBreaker ? { breaker: settings.courseBreaker } : {}),
       ...(settings.courseRetryDelaysMs ? { retryDelaysMs: settings.courseRetryDelaysMs } : {}),
     });
-    const created = counter(metrics, 'teachers_created_total', 'Teachers created.');
-    const assigned = counter(metrics, 'teacher_course_assignments_total', 'Courses assigned to teachers.');
+    const created = counter(metrics, BUSINESS_COUNTERS.teachersCreated.name, BUSINESS_COUNTERS.teachersCreated.help);
+    const assigned = counter(metrics, BUSINESS_COUNTERS.teacherCourseAssignments.name, BUSINESS_COUNTERS.teacherCourseAssignments.help);
     const document = teacherDocument(version);
     return {
       routes: (app) => {

@@ -6,6 +6,7 @@
  */
 import { DashboardLinkBuilder, DashboardLinkType, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { NON_SLI_ROUTE_MATCHER, percent } from '../rules.js';
+import { BUSINESS_COUNTERS } from '../../../../services/kit/src/contract.js';
 import { defaultThresholds } from '../../slo.js';
 import { P95_RECORD, sliRecord } from '../service-rules.js';
 import { serviceDashboardUid } from './service.js';
@@ -267,12 +268,8 @@ export function databaseDashboard(o: PlatformDashboardOptions): Dashboard {
 
 export function businessDashboard(o: PlatformDashboardOptions): Dashboard {
   const sel = `{namespace="${o.namespace}"}`;
-  const counters = [
-    { metric: 'courses_created_total', title: 'Courses created' },
-    { metric: 'courses_deleted_total', title: 'Courses deleted' },
-    { metric: 'teachers_created_total', title: 'Teachers created' },
-    { metric: 'teacher_course_assignments_total', title: 'Teacher course assignments' },
-  ];
+  // The counters the services register under these very names (the kit's contract).
+  const counters = Object.values(BUSINESS_COUNTERS).map((c) => ({ metric: c.name, title: c.title }));
   const b = dashboard(PLATFORM_DASHBOARD_UIDS.business, 'courseops / Business', 'Domain counters of the course and teacher services.').withRow(
     new RowBuilder('In the selected time range'),
   );

@@ -1,10 +1,11 @@
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { PROBE_ROUTES } from '../contract.js';
 import type { Logger } from '../logger.js';
 import { errorBody } from './errors.js';
 
 /** Probe and scrape endpoints are never limited: the platform must always see the service. */
-export const exemptPaths = new Set(['/healthz', '/readyz', '/metrics']);
+export const exemptPaths = new Set<string>(PROBE_ROUTES);
 
 /** How many client addresses `clientKeys` remembers; past that it forgets the oldest. */
 export const rememberedClientKeys = 1000;
