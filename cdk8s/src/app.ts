@@ -21,14 +21,9 @@ import { TlsChart } from './tls/ca.js';
 import { GatewayChart } from './gateway/chart.js';
 import { hostRoutesIn } from './gateway/host-route.js';
 
-/** The mixins every service gets, in order; a declaration's own `mixins` run after these. */
+/** The mixins every service gets, in order; each reads what it needs from the declaration. */
 export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin(), dashboardsMixin(), backupMixin()];
 
-/** The defaults plus the declaration's own mixins; a declared mixin replaces the default of the same name (e.g. alert thresholds). */
-export const mixinsFor = (decl: ServiceDecl): ServiceMixin[] => {
-  const own = decl.mixins ?? [];
-  return [...defaultMixins().filter((m) => !own.some((o) => o.name === m.name)), ...own];
-};
 
 export interface Platform {
   readonly app: App;
@@ -70,7 +65,7 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
       config,
       hosts,
       secrets,
-      mixins: mixinsFor(decl),
+      mixins: defaultMixins(),
     });
     add(decl.name, chart);
   }

@@ -1,11 +1,22 @@
 import type { HostKey } from './hosts.js';
-import type { ServiceMixin } from './microservice/mixin.js';
 import type { ThresholdOverrides } from './slo.js';
 
 /**
  * The one declaration of each service. Everything the platform runs for a service is derived from it:
  * workload, Services, HTTPRoute, NetworkPolicies, ServiceMonitor, PDB, HPA, its PostgreSQL and the Secrets
  * the bring-up generates. Ports and env names follow ../shared/API.md.
+ */
+/** The backups of a service's database (data/backup.ts); every field has a default. */
+export interface BackupOptions {
+  /** Size of the backup volume (7 daily + 4 weekly custom-format dumps, compressed); default 2Gi. */
+  readonly storage?: string;
+  /** Cron schedule (UTC); default nightly, staggered by the service's position so the dumps do not overlap. */
+  readonly schedule?: string;
+}
+
+/**
+ * A service, as pure data: everything the platform runs for it (and its alerts, dashboard, canary gates,
+ * backups) is derived from these fields by the constructs and mixins, none of which it imports.
  */
 export interface ServiceDecl {
   /** DNS-label name: image `<prefix>/<name>`, Service `<name>`, host path routing, metric `service` label. */
@@ -18,8 +29,8 @@ export interface ServiceDecl {
     readonly requests: { readonly cpu: string; readonly memory: string };
     readonly limits: { readonly cpu: string; readonly memory: string };
   };
-  /** Its own PostgreSQL (hard dependency: readiness fails while it is down). */
-  readonly database?: { readonly storage: string };
+  /** Its own PostgreSQL (hard dependency: readiness fails while it is down), and its backups. */
+  readonly database?: { readonly storage: string; readonly backup?: BackupOptions };
   /** Public route: an HTTPRoute on this host's listener of the Gateway (Traefik). */
   readonly ingress?: { readonly host: HostKey; readonly path: string };
   /** Services this one calls; `soft` ones never fail readiness (API.md). */
@@ -34,8 +45,6 @@ export interface ServiceDecl {
   readonly allowFrom?: readonly { readonly namespace: string; readonly podLabels: Readonly<Record<string, string>>; readonly why: string }[];
   /** Service-level thresholds over the defaults (slo.ts): its alerts, dashboard and canary gates all read them. */
   readonly slo?: ThresholdOverrides;
-  /** Extra per-service behaviour (alerts, dashboards, canary analysis, backups...), applied after the defaults. */
-  readonly mixins?: readonly ServiceMixin[];
 }
 
 const small = {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BACKUP_METRICS } from '../../services/kit/src/contract.js';
 import { buildPlatform } from '../src/app.js';
-import { BACKUP_MAX_AGE_HOURS, backupMixin, backupNames, pushgatewayUrl } from '../src/data/backup.js';
+import { BACKUP_MAX_AGE_HOURS, backupNames, pushgatewayUrl } from '../src/data/backup.js';
 import { POSTGRES_IMAGE } from '../src/data/postgresql.js';
 import { ns } from '../src/namespaces.js';
 import { services, type ServiceDecl } from '../src/services.js';
@@ -161,7 +161,7 @@ describe('the mixin', () => {
   });
 
   it('takes a schedule and a volume size per service', () => {
-    const custom = { ...services[0]!, mixins: [backupMixin({ schedule: '30 3 * * 0', storage: '5Gi' })] };
+    const custom = { ...services[0]!, database: { storage: '1Gi', backup: { schedule: '30 3 * * 0', storage: '5Gi' } } };
     const out = render(buildPlatform({ services: services.map((s) => (s.name === custom.name ? custom : s)) }));
     const objs = out.objects as K8sObject[];
     const cj = objs.find((o) => o.kind === 'CronJob' && o.metadata.name === `${custom.name}-backup`)!;

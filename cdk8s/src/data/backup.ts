@@ -17,6 +17,7 @@ import { ns } from '../namespaces.js';
 import { AllowPolicy } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
 import { POSTGRES_PORT, POSTGRES_RUN_AS } from './postgresql.js';
+import type { BackupOptions } from '../services.js';
 
 export const BACKUP_MIXIN = 'backup';
 /** Where the backup volume is mounted in the backup and restore Jobs. */
@@ -52,13 +53,6 @@ export function backupNames(service: string): BackupNames {
     mountPath: BACKUP_MOUNT_PATH,
     podLabels: selectorLabels({ name: 'backup', instance: `${service}-backup` }),
   };
-}
-
-export interface BackupOptions {
-  /** Size of the backup volume (7 daily + 4 weekly custom-format dumps, compressed). */
-  readonly storage?: string;
-  /** Cron schedule (UTC); default nightly, staggered by the service's position so the dumps do not overlap. */
-  readonly schedule?: string;
 }
 
 export const backupResources = { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } } as const;
@@ -226,10 +220,10 @@ export function backupRuleGroups(service: string, namespace: string, runbookBase
  * Self-contained: the policy that admits the backup pods to the database comes with it, so a service
  * that replaces or drops this mixin leaves no opening behind.
  */
-export const backupMixin = (options: BackupOptions = {}): ServiceMixin => ({
+export const backupMixin = (): ServiceMixin => ({
   name: BACKUP_MIXIN,
   apply(ctx) {
     if (!ctx.decl.database) return;
-    new DatabaseBackup(ctx.scope, 'Backup', ctx, options);
+    new DatabaseBackup(ctx.scope, 'Backup', ctx, ctx.decl.database.backup);
   },
 });
