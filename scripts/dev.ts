@@ -1,5 +1,5 @@
 /**
- * `npm run dev`: the three services on this machine with embedded PostgreSQL (PGlite, kept under .data/),
+ * `npm run dev`: the declared services (cdk8s/src/services.ts, through devServices.ts) on this machine with embedded PostgreSQL (PGlite, kept under .data/),
  * their logs in one readable stream, and the URLs once every service is ready. Ctrl-C stops them gracefully.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,32 +7,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { readableLogLine } from './devConsole.js';
+import { services as declaredServices } from '../cdk8s/src/services.js';
+import { devServices, type DevService } from './devServices.js';
 import { startDevObservability } from './observability/localStack.js';
-
-interface DevService {
-  name: string;
-  port: number;
-  env?: Record<string, string>;
-}
 
 const root = new URL('..', import.meta.url).pathname;
 const webhookToken = process.env.ALERT_WEBHOOK_TOKEN ?? randomBytes(24).toString('hex');
-const services: DevService[] = [
-  { name: 'course', port: 3001 },
-  { name: 'teacher', port: 3002, env: { COURSE_SERVICE_URL: 'http://localhost:3001' } },
-  {
-    name: 'status',
-    port: 3003,
-    env: {
-      STATUS_TARGETS: 'course=http://localhost:3001,teacher=http://localhost:3002',
-      PROBE_INTERVAL_MS: '5000',
-      ALERT_WEBHOOK_TOKEN: webhookToken,
-    },
-  },
-];
+// The webhook token is shown below (Alertmanager and curl need it); any other secret is made up for the session.
+const services = devServices(declaredServices, (env) => (env === 'ALERT_WEBHOOK_TOKEN' ? webhookToken : randomBytes(24).toString('hex')));
+const byName = (name: string) => services.find((s) => s.name === name);
 
-const colours = { course: 36, teacher: 35, status: 33 } as Record<string, number>;
-const prefix = (name: string) => `\x1b[${colours[name] ?? 37}m${name.padEnd(7)}\x1b[0m`;
+// One colour per service, in declaration order (cyan, magenta, yellow, green, blue, red).
+const colours = [36, 35, 33, 32, 34, 31];
+const width = Math.max(...services.map((s) => s.name.length));
+const prefix = (name: string) => `\x1b[${colours[services.findIndex((s) => s.name === name) % colours.length] ?? 37}m${name.padEnd(width)}\x1b[0m`;
 
 const children: ChildProcess[] = [];
 function start(service: DevService): ChildProcess {
@@ -40,7 +28,7 @@ function start(service: DevService): ChildProcess {
   mkdirSync(dataDir, { recursive: true });
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', `services/${service.name}/src/main.ts`], {
     cwd: root,
-    env: { ...process.env, PORT: String(service.port), DATA_DIR: dataDir, DATABASE_URL: '', ...service.env },
+    env: { ...process.env, ...service.env, PORT: String(service.port), DATA_DIR: dataDir, DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout, child.stderr]) {
@@ -94,12 +82,13 @@ if (!stopping) {
   console.log(`
   courseops is running (embedded databases under .data/; delete it to start empty)
 
-  course API     http://localhost:3001/api/courses
-  teacher API    http://localhost:3002/api/teachers
-  status page    http://localhost:3003/
-  status JSON    http://localhost:3003/api/status
+${services
+  .filter((s) => s.apiUrl)
+  .map((s) => `  ${`${s.name} ${s.apiUrl!.endsWith('/') ? 'page' : 'API'}`.padEnd(15)}${s.apiUrl}`)
+  .join('\n')}
+  status JSON    http://localhost:${byName('status')?.port}/api/status
   each service   /healthz  /readyz  /metrics
-  alert webhook  POST http://localhost:3003/api/alerts  (Authorization: Bearer ${process.env.ALERT_WEBHOOK_TOKEN ? '$ALERT_WEBHOOK_TOKEN' : webhookToken})
+  alert webhook  POST http://localhost:${byName('status')?.port}/api/alerts  (Authorization: Bearer ${process.env.ALERT_WEBHOOK_TOKEN ? '$ALERT_WEBHOOK_TOKEN' : webhookToken})
 
   Ctrl-C stops everything.
 `);
@@ -107,7 +96,7 @@ if (!stopping) {
 if (!stopping) {
   // Prometheus and Alertmanager built from their Go modules (the first time only; cached), loaded with the
   // same scrape labels, rules and routes as the cluster; alerts open incidents on the local status page.
-  const observability = await startDevObservability({ statusUrl: 'http://localhost:3003', webhookToken }).catch((err: unknown) =>
+  const observability = await startDevObservability({ statusUrl: `http://localhost:${byName('status')?.port}`, webhookToken }).catch((err: unknown) =>
     console.error(`  local Prometheus/Alertmanager did not start: ${String(err)}`),
   );
   process.on('exit', () => observability?.stopNow());
