@@ -6,12 +6,13 @@ import { defaultConfig, IMAGE_TAG_PATTERN } from '../../cdk8s/src/config.js';
 import { ns } from '../../cdk8s/src/namespaces.js';
 import { checkSwitches, parseFlags } from './cli.js';
 import { services } from '../../cdk8s/src/services.js';
-import { CLUSTER_NAME, kubectl, type Cmd } from './commands.js';
+import { CLUSTER_NAME, kubectl, serviceImageBuild, type Cmd } from './commands.js';
 
 export const APPS_NAMESPACE = ns.apps.name;
 export const IMAGE_PREFIX = defaultConfig.imagePrefix;
 /** The declared services (cdk8s/src/services.ts): the ones a canary can roll. */
 const SERVICES = services.map((s) => s.name);
+const declared = (name: string) => services.find((s) => s.name === name)!;
 
 export type CanaryRequest =
   | { action: 'deploy'; service: string; tag: string; faultRate?: number; build: boolean; traffic: boolean; timeoutMinutes: number }
@@ -106,7 +107,7 @@ export function canaryCommands(request: CanaryRequest, currentEnv: readonly EnvV
   return [
     ...(request.build
       ? [
-          { argv: ['docker', 'build', '-f', `services/${request.service}/Dockerfile`, '-t', image, '.'] },
+          serviceImageBuild(declared(request.service), image),
           { argv: ['kind', 'load', 'docker-image', image, '--name', CLUSTER_NAME] },
         ]
       : []),

@@ -10,6 +10,15 @@ export const KUBE_CONTEXT = `kind-${CLUSTER_NAME}`;
 /** Server-side apply field manager for what `up` writes itself (secrets, namespaces, CoreDNS). */
 export const FIELD_MANAGER = 'courseops-up';
 
+/** The one Dockerfile of every service image, the service chosen by build arguments (services/Dockerfile). */
+export const SERVICE_DOCKERFILE = 'services/Dockerfile';
+
+/** `docker build` of a service's image from the repository root; BASE_IMAGE only when given. */
+export function serviceImageBuild(service: { name: string; port: number }, image: string, baseImage?: string): Cmd {
+  const args = ['--build-arg', `SERVICE=${service.name}`, '--build-arg', `PORT=${service.port}`, ...(baseImage ? ['--build-arg', `BASE_IMAGE=${baseImage}`] : [])];
+  return { argv: ['docker', 'build', '-f', SERVICE_DOCKERFILE, ...args, '-t', image, '.'] };
+}
+
 /** What goes to a command's stdin. Its content is made at run time; only `describe` is ever shown. */
 export type Stdin =
   | { kind: 'secret'; namespace: string; name: string; keys: { key: string; source: string }[] }

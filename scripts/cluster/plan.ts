@@ -4,7 +4,7 @@
  * on a machine without Docker, kind, kubectl or helm.
  */
 import path from 'node:path';
-import { CLUSTER_NAME, KUBE_CONTEXT, kubectl, renderCommand, type Cmd } from './commands.js';
+import { CLUSTER_NAME, KUBE_CONTEXT, kubectl, renderCommand, serviceImageBuild, type Cmd } from './commands.js';
 import { GATEWAY_API } from '../../cdk8s/src/gateway/api.js';
 import { corednsCommands, gatewayService, rewriteRule } from './coredns.js';
 import type { ServicesFile } from '../../cdk8s/src/services-file.js';
@@ -44,9 +44,8 @@ export const ELASTIC_WAIT_TIMEOUT = '15m';
 
 /** Builds the images the manifests name (dist/services.json), tag for tag, and loads them into kind. */
 function imagesStep(declared: ServicesFile, baseImage: string | undefined): Step {
-  const buildArgs = baseImage ? ['--build-arg', `BASE_IMAGE=${baseImage}`] : [];
   const images = declared.services.map((s) => s.image);
-  const commands: Cmd[] = declared.services.map((s) => ({ argv: ['docker', 'build', '-f', `services/${s.name}/Dockerfile`, ...buildArgs, '-t', s.image, '.'] }));
+  const commands: Cmd[] = declared.services.map((s) => serviceImageBuild(s, s.image, baseImage));
   if (declared.backupImage) {
     // The backup image (CronJobs of cdk8s/src/data/backup.ts): postgres plus the node binary of the same Node.js image.
     commands.push({ argv: ['docker', 'build', '-f', 'scripts/backup/Dockerfile', ...(baseImage ? ['--build-arg', `NODE_IMAGE=${baseImage}`] : []), '-t', declared.backupImage, '.'] });

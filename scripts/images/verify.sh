@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the three service images and runs each the way the cluster does (read-only root filesystem, all
+# Builds the image of every declared service (cdk8s/src/services.ts) from services/Dockerfile and runs each the way the cluster does (read-only root filesystem, all
 # capabilities dropped, no new privileges), checking: a numeric non-root user, /readyz 200 on the embedded
 # database, and exit 0 within the grace period on SIGTERM.
 #
@@ -40,11 +40,14 @@ echo "base image: $base"
 
 failed=0
 port=39100
-for service in course teacher status; do
+# "name port" per declared service: no list of its own here.
+mapfile -t declared < <(npx tsx -e "import('./cdk8s/src/services.ts').then((m) => { for (const s of m.services) console.log(s.name + ' ' + s.port); })")
+for entry in "${declared[@]}"; do
+  read -r service service_port <<<"$entry"
   port=$((port + 1))
   image=courseops/$service:dev
   echo "== $service: building $image"
-  if ! build_log=$(docker build -q -f "services/$service/Dockerfile" --build-arg "BASE_IMAGE=$base" -t "$image" . 2>&1); then
+  if ! build_log=$(docker build -q -f services/Dockerfile --build-arg "SERVICE=$service" --build-arg "PORT=$service_port" --build-arg "BASE_IMAGE=$base" -t "$image" . 2>&1); then
     echo "$build_log"; echo "images: build of $service FAILED"; exit 1
   fi
   container=courseops-verify-$service

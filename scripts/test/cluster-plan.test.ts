@@ -39,7 +39,7 @@ describe('the dry-run plan', () => {
     const cluster = at('kind create cluster --name courseops --config kind-config.yaml', prereq);
     expect(at('kind get clusters')).toBeLessThan(cluster);
     const coredns = at(/get configmap coredns/, cluster);
-    const builds = ['course', 'teacher', 'status'].map((s) => at(`docker build -f services/${s}/Dockerfile -t courseops/${s}:dev .`, coredns));
+    const builds = [['course', 3001], ['teacher', 3002], ['status', 3003]].map(([s, port]) => at(`docker build -f services/Dockerfile --build-arg SERVICE=${s} --build-arg PORT=${port} -t courseops/${s}:dev .`, coredns));
     const loads = ['course', 'teacher', 'status'].map((s) => at(`kind load docker-image courseops/${s}:dev --name courseops`, coredns));
     expect(builds).toEqual([...builds].sort((a, b) => a - b));
     expect(loads).toEqual([...loads].sort((a, b) => a - b));
@@ -153,7 +153,7 @@ describe('the dry-run plan', () => {
 
   it('adds the BASE_IMAGE build argument when given', () => {
     const withBase = renderPlan(buildPlan({ dist, synth: false, baseImage: 'mirror.example/node:20' }));
-    expect(withBase).toContain('docker build -f services/course/Dockerfile --build-arg BASE_IMAGE=mirror.example/node:20 -t courseops/course:dev .');
+    expect(withBase).toContain('docker build -f services/Dockerfile --build-arg SERVICE=course --build-arg PORT=3001 --build-arg BASE_IMAGE=mirror.example/node:20 -t courseops/course:dev .');
   });
 
   it('runs the synth first when dist/ is missing, and says the rest needs its output', () => {
@@ -228,7 +228,7 @@ describe('the plan follows the synthesized config (dist/services.json)', () => {
     );
     expect([...manifestImages].sort()).toEqual(['backup', 'course', 'status', 'teacher'].map((n) => `registry.example:5000/team/${n}:v2`));
     for (const image of manifestImages) {
-      expect(plan).toMatch(new RegExp(`docker build -f \\S+ -t ${image.replaceAll('.', '\\.')} \\.`));
+      expect(plan).toMatch(new RegExp(`docker build -f \\S+ (--build-arg \\S+ )*-t ${image.replaceAll('.', '\\.')} \\.`));
       expect(plan).toContain(`kind load docker-image ${image} --name`);
     }
     expect(plan).not.toContain(':dev');

@@ -17,7 +17,7 @@ import type { ServiceDecl } from '../services.js';
 import { serviceNames, type MixinContext, type PodContribution, type ServiceMixin } from './mixin.js';
 import { HostRoute } from '../gateway/host-route.js';
 
-/** The uid/gid of the service images (USER 10001:10001 in services/<name>/Dockerfile). */
+/** The uid/gid of the service images (USER 10001:10001 in services/Dockerfile). */
 export const SERVICE_RUN_AS = { uid: 10001, gid: 10001 } as const;
 
 /**
