@@ -194,9 +194,6 @@ export async function startOauth2Proxy(state: BoxState, release: Oauth2ProxyRele
   return { pod: podName, ip: podIP, port: HTTP_PORT, netns, service: { name: fullname, namespace: ns, port: SERVICE_PORT } };
 }
 
-/** The cluster DNS name of a Service. */
-export const serviceDnsName = (name: string, namespace: string) => `${name}.${namespace}.svc.cluster.local`;
-
 /**
  * kube-proxy's part for one Service port: the box runs no kube-proxy and has no iptables, so an address
  * that names a Service (the ForwardAuth address, port 80) would reach nothing, and the pod listens on

@@ -18,6 +18,7 @@
  */
 import { FIELD_MANAGER, kubectl, type Cmd } from './commands.js';
 import type { Release } from './inputs.js';
+import { serviceHost } from '../../cdk8s/src/cluster-dns.js';
 
 /**
  * Unchanged since the ingress-nginx days on purpose: a cluster brought up before keeps one marker, and
@@ -44,7 +45,7 @@ export function gatewayService(releases: readonly Release[]): { namespace: strin
 /** The rule for the platform's domain (dist/services.json's, COURSEOPS_DOMAIN at synth time). */
 export function rewriteRule(target: { namespace: string; name: string }, domain: string): string {
   const escaped = domain.replaceAll('.', '\\.');
-  return `rewrite name regex ^(.+\\.)?${escaped}\\.?$ ${target.name}.${target.namespace}.svc.cluster.local answer auto`;
+  return `rewrite name regex ^(.+\\.)?${escaped}\\.?$ ${serviceHost(target.name, target.namespace)} answer auto`;
 }
 
 /**

@@ -22,7 +22,8 @@ import { outOfClusterConfig, readGeneratedConfig, startPrometheus, type RunningP
 import { ServicePodKeeper, type ServicePod } from '../box/service-pods.js';
 import { gatewayRequest, issueListenerCertificates, startTraefik, type GatewayObject, type RunningTraefik } from '../box/gateway.js';
 import { traefikArgs, traefikPorts, traefikService } from '../box/traefik-chart.js';
-import { oauth2ProxyReleaseFromDist, serviceDnsName, startOauth2Proxy, startServiceForwarder, startTcpRelay } from '../box/auth.js';
+import { oauth2ProxyReleaseFromDist, startOauth2Proxy, startServiceForwarder, startTcpRelay } from '../box/auth.js';
+import { serviceHost, serviceUrl } from '../../cdk8s/src/cluster-dns.js';
 import { startLoad, type LoadRun } from '../box/load.js';
 import { writeNetnsHosts } from '../box/netns.js';
 import { TRAEFIK_NAMESPACE, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels, traefikValues } from '../../cdk8s/src/helm/values/traefik.js';
@@ -397,8 +398,8 @@ describe('E. the gateway, for real: Traefik, the Gateway API and oauth2-proxy', 
     const oauth2ClusterIP = await startServiceForwarder(state, oauth2.service, { ip: oauth2.ip, port: oauth2.port });
     // Cluster DNS names the box's processes resolve through its namespace's hosts file (no DNS server in the box).
     writeNetnsHosts(state.netns, {
-      [serviceDnsName(oauth2.service.name, oauth2.service.namespace)]: oauth2ClusterIP,
-      [serviceDnsName('prometheus-operated', objects.prometheus.metadata.namespace!)]: '127.0.0.1',
+      [serviceHost(oauth2.service.name, oauth2.service.namespace)]: oauth2ClusterIP,
+      [serviceHost('prometheus-operated', objects.prometheus.metadata.namespace!)]: '127.0.0.1',
     });
     const values = traefikValues();
     traefik = await startTraefik(state, {
@@ -522,8 +523,8 @@ describe('F. sign-in through Dex, for real: Chromium, Dex, oauth2-proxy and Trae
     const running = await startDex(state, dex);
     // oauth2-proxy (and Grafana, in the cluster) reach Dex through its Service's cluster DNS name.
     const clusterIP = await startServiceForwarder(state, running.service, { ip: running.ip, port: running.port });
-    addNetnsHosts(state.netns, { [serviceDnsName(running.service.name, running.service.namespace)]: clusterIP });
-    internalDex = `http://${serviceDnsName(running.service.name, running.service.namespace)}:${running.service.port}`;
+    addNetnsHosts(state.netns, { [serviceHost(running.service.name, running.service.namespace)]: clusterIP });
+    internalDex = serviceUrl(running.service.name, running.service.namespace, running.service.port);
     // Prometheus' route goes to the Prometheus pod's address: it reaches D's real Prometheus; Alertmanager's gets the echo.
     const promUrl = new URL(prometheus.url);
     for (const [i, e] of serviceEndpoints(state, objects.prometheus.metadata.namespace!, kpsServices.prometheus).entries()) {

@@ -18,13 +18,14 @@ import { AllowPolicy } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
 import { POSTGRES_PORT, POSTGRES_RUN_AS } from './postgresql.js';
 import type { BackupOptions } from '../services.js';
+import { serviceHost, serviceUrl } from '../cluster-dns.js';
 
 export const BACKUP_MIXIN = 'backup';
 /** Where the backup volume is mounted in the backup and restore Jobs. */
 export const BACKUP_MOUNT_PATH = '/backups';
 /** The Pushgateway (chart prometheus-pushgateway, release of the same name: Service `prometheus-pushgateway`, port 9091). */
 export const PUSHGATEWAY = { release: 'prometheus-pushgateway', namespace: ns.monitoring.name, port: 9091 } as const;
-export const pushgatewayUrl = () => `http://${PUSHGATEWAY.release}.${PUSHGATEWAY.namespace}.svc.cluster.local:${PUSHGATEWAY.port}`;
+export const pushgatewayUrl = () => serviceUrl(PUSHGATEWAY.release, PUSHGATEWAY.namespace, PUSHGATEWAY.port);
 /** Pod labels of the Pushgateway (the chart's selector labels). */
 export const pushgatewayPodLabels = { 'app.kubernetes.io/name': 'prometheus-pushgateway' } as const;
 
@@ -74,7 +75,7 @@ export class DatabaseBackup extends Construct {
     const names = backupNames(service);
     const database = `${service}-postgresql`;
     const labels = { ...appLabels({ name: 'backup', instance: names.cronJob, component: 'backup' }), 'courseops.dev/owner': service };
-    const host = `${database}.${namespace}.svc.cluster.local`;
+    const host = serviceHost(database, namespace);
 
     new k8s.KubePersistentVolumeClaim(this, 'Volume', {
       metadata: { name: names.pvc, namespace, labels },

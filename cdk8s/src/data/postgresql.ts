@@ -8,6 +8,7 @@ import { hardenPodSpec } from '../security/hardening.js';
 import type { SecretRegistry } from '../secrets.js';
 import type { ServiceMixin } from '../microservice/mixin.js';
 import { Scrape } from '../microservice/monitoring.js';
+import { serviceHost } from '../cluster-dns.js';
 
 /** Same major as PGlite in the tests (PostgreSQL 18). */
 export const POSTGRES_IMAGE = 'docker.io/library/postgres:18.6';
@@ -50,7 +51,7 @@ export class PostgreSql extends Construct {
     const name = `${props.owner}-postgresql`;
     this.name = name;
     this.secretName = name;
-    this.host = `${name}.${props.namespace}.svc.cluster.local`;
+    this.host = serviceHost(name, props.namespace);
     const selector = selectorLabels({ name: 'postgresql', instance: name });
     const labels = { ...appLabels({ name: 'postgresql', instance: name, component: 'database', version: '18' }), 'courseops.dev/owner': props.owner };
     const namespace = props.namespace;
@@ -171,7 +172,7 @@ export const databaseMixin = (): ServiceMixin => {
     contribute(ctx) {
       if (!ctx.decl.database) return {};
       const name = dbName(ctx.decl.name);
-      const host = `${name}.${ctx.namespace}.svc.cluster.local`;
+      const host = serviceHost(name, ctx.namespace);
       return {
         env: [
           { name: 'DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'password' } } },

@@ -8,12 +8,13 @@ import {
 } from '../../imports/analysistemplate-argoproj.io.js';
 import { ns } from '../namespaces.js';
 import { ANALYSIS_ARGS, canaryMetrics, type AnalysisMetric, type CanaryThresholds } from './analysis.js';
+import { serviceUrl } from '../cluster-dns.js';
 
 /**
  * The Prometheus every Prometheus Operator instance is reachable at (the operator's governing Service
  * `prometheus-operated`, port `web`), whatever the kube-prometheus-stack release is called.
  */
-export const PROMETHEUS_URL = `http://prometheus-operated.${ns.monitoring.name}.svc.cluster.local:9090`;
+export const PROMETHEUS_URL = serviceUrl('prometheus-operated', ns.monitoring.name, 9090);
 
 export const analysisTemplateNames = (service: string) => ({ gated: `${service}-canary`, background: `${service}-canary-background` });
 

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { oauth2ProxyService } from '../helm/values/oauth2-proxy.js';
 import { ns } from '../namespaces.js';
 import { TRAEFIK_API_VERSION, TRAEFIK_GROUP, type RouteFilter } from './api.js';
+import { serviceUrl } from '../cluster-dns.js';
 
 /**
  * The ForwardAuth Middleware of one access policy (the groups a UI lets in), the same name in every
@@ -25,7 +26,7 @@ export const forwardAuthMiddlewareName = (allowedGroups: readonly string[]) => {
  * so no client can widen it. oauth2-proxy's own `allowed_groups` (every group of any UI) still applies first.
  */
 export const oauth2ForwardAuthAddress = (allowedGroups: readonly string[]) =>
-  `http://${oauth2ProxyService.name}.${ns.auth.name}.svc.cluster.local:${oauth2ProxyService.port}/?allowed_groups=${[...allowedGroups].sort().join(',')}`;
+  `${serviceUrl(oauth2ProxyService.name, ns.auth.name, oauth2ProxyService.port)}/?allowed_groups=${[...allowedGroups].sort().join(',')}`;
 
 /**
  * Every identity header oauth2-proxy v7.15.3 can set with `set_xauthrequest` (User, Email,

@@ -23,6 +23,7 @@ import { OAUTH2_PROXY_SECRET, oauth2ProxyFootprint, oauth2ProxyValues } from './
 import { BLACKBOX_RELEASE, blackboxExporterFootprint, blackboxExporterValues } from './values/prometheus-blackbox-exporter.js';
 import { PUSHGATEWAY_RELEASE, pushgatewayFootprint, pushgatewayValues } from './values/prometheus-pushgateway.js';
 import { TRAEFIK_RELEASE, traefikFootprint, traefikValues } from './values/traefik.js';
+import { serviceUrl } from '../cluster-dns.js';
 
 /** A Helm release as data: the bring-up installs it with `helm upgrade --install --wait`. */
 export interface HelmRelease {
@@ -72,7 +73,7 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
     return p;
   };
   const h = ctx.hosts;
-  const dexInternalUrl = `http://${dexService.name}.${ns.auth.name}.svc.cluster.local:${dexService.port}`;
+  const dexInternalUrl = serviceUrl(dexService.name, ns.auth.name, dexService.port);
 
   // --- Secrets (the auth ones first: monitoring copies Grafana's client secret from them)
   const dexClients = ctx.secrets.add({

@@ -16,6 +16,7 @@ import { hardenPodSpec } from '../security/hardening.js';
 import type { ServiceDecl } from '../services.js';
 import { serviceNames, type MixinContext, type PodContribution, type ServiceMixin } from './mixin.js';
 import { HostRoute } from '../gateway/host-route.js';
+import { serviceUrl } from '../cluster-dns.js';
 
 /** The uid/gid of the service images (USER 10001:10001 in services/Dockerfile). */
 export const SERVICE_RUN_AS = { uid: 10001, gid: 10001 } as const;
@@ -40,7 +41,7 @@ export interface MicroserviceProps extends Omit<MixinContext, 'scope' | 'names' 
 }
 
 export const clusterUrl = (decl: ServiceDecl, namespace: string) =>
-  `http://${serviceNames(decl.name).stableService}.${namespace}.svc.cluster.local:${decl.port}`;
+  serviceUrl(serviceNames(decl.name).stableService, namespace, decl.port);
 
 /**
  * One service of the platform, from its declaration: an Argo Rollout (canary with Gateway API traffic
