@@ -11,7 +11,7 @@ import * as k8s from '../k8s.js';
 import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import type { MixinContext, ServiceMixin } from '../microservice/mixin.js';
-import { runbookUrl, rulesObject, selector, type AlertingRule, type RuleGroup } from '../monitoring/rules.js';
+import { rulesObject, selector, type AlertingRule, type RuleGroup } from '../monitoring/rules.js';
 import { imageOf } from '../config.js';
 import { ns } from '../namespaces.js';
 import { AllowPolicy } from '../networking/policies.js';
@@ -31,7 +31,6 @@ export const pushgatewayPodLabels = { 'app.kubernetes.io/name': 'prometheus-push
 
 /** Last good backup older than this fires BackupTooOld: a nightly schedule plus 2 h for a slow or retried run. */
 export const BACKUP_MAX_AGE_HOURS = 26;
-export const BACKUP_ALERTS = ['BackupTooOld', 'BackupFailed'] as const;
 
 export interface BackupNames {
   readonly cronJob: string;
@@ -171,11 +170,10 @@ export class DatabaseBackup extends Construct {
  * would take with it (one more day per missed night) and is fixed by re-running the job in working
  * hours; pages (critical) are for user-facing outages.
  */
-export function backupRuleGroups(service: string, namespace: string, runbookBase?: string): RuleGroup[] {
+export function backupRuleGroups(service: string, namespace: string): RuleGroup[] {
   const sel = selector({ namespace, service });
   const maxAge = BACKUP_MAX_AGE_HOURS * 3600;
   const labels = { severity: 'warning' as const, service, namespace };
-  const rb = (a: (typeof BACKUP_ALERTS)[number]) => runbookUrl(a, runbookBase);
   const lastSuccess = `${BACKUP_METRICS.lastSuccess}${sel}`;
   const rules: AlertingRule[] = [
     {
@@ -187,7 +185,6 @@ export function backupRuleGroups(service: string, namespace: string, runbookBase
       annotations: {
         summary: `${service}'s last good backup is older than ${BACKUP_MAX_AGE_HOURS} hours`,
         description: `The last verified backup of {{ $labels.database }} (${service}) is {{ $value | humanizeDuration }} old (limit ${BACKUP_MAX_AGE_HOURS}h): the nightly backup did not succeed.`,
-        runbook_url: rb('BackupTooOld'),
       },
     },
     {
@@ -199,7 +196,6 @@ export function backupRuleGroups(service: string, namespace: string, runbookBase
       annotations: {
         summary: `${service} has no successful backup on record`,
         description: `No ${BACKUP_METRICS.lastSuccess} series for ${service} in namespace {{ $labels.namespace }} for ${BACKUP_MAX_AGE_HOURS} hours: no backup has succeeded since the Pushgateway started.`,
-        runbook_url: rb('BackupTooOld'),
       },
     },
     {
@@ -209,7 +205,6 @@ export function backupRuleGroups(service: string, namespace: string, runbookBase
       annotations: {
         summary: `The last backup run of ${service} failed`,
         description: `The last backup run of {{ $labels.database }} (${service}) failed (${BACKUP_METRICS.status} {{ $value }}); earlier backups are kept. The job's log says which step failed.`,
-        runbook_url: rb('BackupFailed'),
       },
     },
   ];

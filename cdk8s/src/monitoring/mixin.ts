@@ -10,14 +10,14 @@ export const ALERT_RULES_MIXIN = 'alert-rules';
  * alerts and SLO burn-rate alerts from `serviceRuleGroups`, with the declaration's thresholds
  * (`slo: { latencyP95Seconds: 1 }` in services.ts; see slo.ts).
  */
-export const alertRulesMixin = (runbookBase?: string): ServiceMixin => ({
+export const alertRulesMixin = (): ServiceMixin => ({
   name: ALERT_RULES_MIXIN,
   apply(ctx) {
     rulesObject(ctx.scope, 'PrometheusRule', {
       name: `${ctx.decl.name}-rules`,
       namespace: ctx.namespace,
       labels: appLabels({ name: ctx.decl.name, instance: ctx.decl.name, component: 'monitoring' }),
-      groups: serviceRuleGroups(ctx.decl, { namespace: ctx.namespace, ...(runbookBase ? { runbookBase } : {}) }),
+      groups: serviceRuleGroups(ctx.decl, { namespace: ctx.namespace }),
     });
   },
 });

@@ -6,7 +6,7 @@
  * (pods `<service>-...`, database pods `<service>-postgresql-0`, PVCs `data-<service>-postgresql-0`):
  * routing, grouping and inhibition then treat them like the service's own alerts.
  */
-import { percent, runbookUrl, type AlertingRule, type RuleGroup } from './rules.js';
+import { percent, type AlertingRule, type RuleGroup } from './rules.js';
 
 export interface PlatformThresholds {
   /** ContainerCpuNearLimit: CPU used / CPU limit over 5 minutes. */
@@ -29,8 +29,6 @@ export const defaultPlatformThresholds: PlatformThresholds = {
   volumeFreeCritical: 0.03,
 };
 
-export const PLATFORM_ALERTS = ['ContainerCpuNearLimit', 'ContainerMemoryNearLimit', 'PodCrashLooping', 'PersistentVolumeFillingUp'] as const;
-export type PlatformAlertName = (typeof PLATFORM_ALERTS)[number];
 
 export interface PlatformRuleOptions {
   /** Namespaces whose pods and volumes are watched. */
@@ -38,7 +36,6 @@ export interface PlatformRuleOptions {
   /** Service names: the `service` label is derived from pod and PVC names. */
   readonly services: readonly string[];
   readonly thresholds?: PlatformThresholds;
-  readonly runbookBase?: string;
   readonly groupName?: string;
 }
 
@@ -52,7 +49,6 @@ export function platformRuleGroups(options: PlatformRuleOptions): RuleGroup[] {
   const fromPod = (expr: string) => `label_replace(${expr}, "service", "$1", "pod", "(${names})-.+")`;
   // PVCs of a StatefulSet are `<claim template>-<pod>`: one optional leading segment before the service name.
   const fromClaim = (expr: string) => `label_replace(${expr}, "service", "$1", "persistentvolumeclaim", "(?:[a-z0-9]+-)?(${names})-.+")`;
-  const rb = (alert: PlatformAlertName) => runbookUrl(alert, options.runbookBase);
   const containers = `${nsMatch}, container!="", container!="POD"`;
   const byContainer = 'namespace, pod, container';
   const byClaim = 'namespace, persistentvolumeclaim';
@@ -71,7 +67,6 @@ export function platformRuleGroups(options: PlatformRuleOptions): RuleGroup[] {
       annotations: {
         summary: 'Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its CPU limit',
         description: `Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has used {{ $value | humanizePercentage }} of its CPU limit for 5 minutes (threshold ${percent(t.cpuOfLimit)}): at the limit it is throttled.`,
-        runbook_url: rb('ContainerCpuNearLimit'),
       },
     },
     {
@@ -85,7 +80,6 @@ export function platformRuleGroups(options: PlatformRuleOptions): RuleGroup[] {
       annotations: {
         summary: 'Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit',
         description: `Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} has had a working set of {{ $value | humanizePercentage }} of its memory limit for 5 minutes (threshold ${percent(t.memoryOfLimit)}): it is close to being OOM-killed.`,
-        runbook_url: rb('ContainerMemoryNearLimit'),
       },
     },
     {
@@ -99,7 +93,6 @@ export function platformRuleGroups(options: PlatformRuleOptions): RuleGroup[] {
       annotations: {
         summary: 'Pod {{ $labels.pod }} is crash looping',
         description: `Container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} is in CrashLoopBackOff or restarted more than ${t.restartsIn10m} times in 10 minutes.`,
-        runbook_url: rb('PodCrashLooping'),
       },
     },
     {
@@ -113,7 +106,6 @@ export function platformRuleGroups(options: PlatformRuleOptions): RuleGroup[] {
       annotations: {
         summary: 'Volume {{ $labels.persistentvolumeclaim }} will be full within 4 days',
         description: `PersistentVolumeClaim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free and, at the rate of the last 6 hours, fills up within 4 days.`,
-        runbook_url: rb('PersistentVolumeFillingUp'),
       },
     },
     {
@@ -124,7 +116,6 @@ export function platformRuleGroups(options: PlatformRuleOptions): RuleGroup[] {
       annotations: {
         summary: 'Volume {{ $labels.persistentvolumeclaim }} is almost full',
         description: `PersistentVolumeClaim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} has only {{ $value | humanizePercentage }} free (threshold ${percent(t.volumeFreeCritical)}): writes fail when it is full.`,
-        runbook_url: rb('PersistentVolumeFillingUp'),
       },
     },
   ];

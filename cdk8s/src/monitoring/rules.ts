@@ -26,10 +26,10 @@ export interface AlertingRule {
   /** Prometheus duration ("1m", "15m"); omitted = fires on the first evaluation. */
   readonly for?: string;
   readonly labels: Readonly<Record<string, string>> & { readonly severity: Severity };
+  /** What the alert says; its `runbook_url` is added from the alert's name (`withRunbook`), never written by hand. */
   readonly annotations: {
     readonly summary: string;
     readonly description: string;
-    readonly runbook_url: string;
   };
 }
 
@@ -50,6 +50,14 @@ export const isAlert = (r: Rule): r is AlertingRule => 'alert' in r;
 export const REPO_URL = 'https://github.com/courseops/courseops';
 export const RUNBOOK_BASE_URL = `${REPO_URL}/blob/main/docs/runbooks`;
 export const runbookUrl = (alert: string, base: string = RUNBOOK_BASE_URL) => `${base}/${alert}.md`;
+
+/**
+ * Every alert's annotations with its runbook link, kube-prometheus style: one place adds
+ * `runbook_url` from the alert's name to every alert, whichever builder made it (the CRD and the plain
+ * rules file both come through here), so a new alert cannot ship without one or with a wrong one; the
+ * rules tests check that docs/runbooks/<alert>.md exists.
+ */
+export const withRunbook = (r: AlertingRule) => ({ ...r.annotations, runbook_url: runbookUrl(r.alert) });
 
 /** Routes that are not user traffic: excluded from every SLI, ratio and rate (API.md: probes and scrapes). */
 export const NON_SLI_ROUTES = PROBE_ROUTES;
@@ -91,7 +99,7 @@ export function crdGroup(group: RuleGroup): PrometheusRuleSpecGroups {
             expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr),
             ...(r.for ? { for: r.for } : {}),
             labels: { ...r.labels },
-            annotations: { ...r.annotations },
+            annotations: withRunbook(r),
           }
         : {
             record: r.record,
@@ -108,7 +116,7 @@ export function fileGroup(group: RuleGroup): Record<string, unknown> {
     name: group.name,
     rules: group.rules.map((r) =>
       isAlert(r)
-        ? { alert: r.alert, expr: r.expr, ...(r.for ? { for: r.for } : {}), labels: { ...r.labels }, annotations: { ...r.annotations } }
+        ? { alert: r.alert, expr: r.expr, ...(r.for ? { for: r.for } : {}), labels: { ...r.labels }, annotations: withRunbook(r) }
         : { record: r.record, expr: r.expr, ...(r.labels ? { labels: { ...r.labels } } : {}) },
     ),
   };

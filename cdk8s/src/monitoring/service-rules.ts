@@ -9,7 +9,6 @@ import {
   leMatcher,
   NON_SLI_ROUTE_MATCHER,
   percent as pct,
-  runbookUrl,
   selector,
   type AlertingRule,
   type RecordingRule,
@@ -39,27 +38,7 @@ export const BURN_RATES = {
 
 export interface ServiceRuleOptions {
   readonly namespace: string;
-  readonly runbookBase?: string;
 }
-
-/** Alert names every service may get (which ones depends on its declaration: database, calls). */
-export const SERVICE_ALERTS = [
-  'ServiceDown',
-  'ServiceInstanceDown',
-  'ServiceTargetsAbsent',
-  'HighErrorRatio',
-  'HighLatencyP95',
-  'HighRequestRate',
-  'EndpointProbeFailing',
-  'ErrorLogSpike',
-  'DatabaseDown',
-  'CircuitBreakerOpen',
-  'AvailabilityBudgetBurnFast',
-  'AvailabilityBudgetBurnSlow',
-  'LatencyBudgetBurnFast',
-  'LatencyBudgetBurnSlow',
-] as const;
-export type ServiceAlertName = (typeof SERVICE_ALERTS)[number];
 
 /** The job name of the service's PostgreSQL exporter (data/postgresql.ts: the ServiceMonitor's jobName `<owner>-postgresql`). */
 export const databaseJob = (service: string) => `${service}-postgresql`;
@@ -74,7 +53,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
   const sel = (...extra: string[]) => selector(target, ...extra);
   const traffic = sel(NON_SLI_ROUTE_MATCHER);
   const by = 'namespace, job, service';
-  const rb = (alert: ServiceAlertName) => runbookUrl(alert, options.runbookBase);
   // Rule labels: every alert of the service carries `service` and `namespace` (routing, grouping, inhibition),
   // whatever the expression keeps (absent(), the database exporter's own `service` label, probes).
   const labels = (severity: Severity, extra: Record<string, string> = {}) => ({ severity, service: name, namespace, ...extra });
@@ -117,7 +95,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name} is down: no instance answers scrapes`,
         description: `No ${name} target in namespace {{ $labels.namespace }} has answered a scrape for 1 minute: every pod is down or unreachable.`,
-        runbook_url: rb('ServiceDown'),
       },
     },
     {
@@ -128,7 +105,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name} instance {{ $labels.pod }} is down`,
         description: `Target {{ $labels.instance }} (pod {{ $labels.pod }}) of ${name} has failed its scrapes for 2 minutes; the other instances keep serving.`,
-        runbook_url: rb('ServiceInstanceDown'),
       },
     },
     {
@@ -139,7 +115,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `Prometheus has no ${name} target`,
         description: `No series up{job="${name}", namespace="{{ $labels.namespace }}"} for 5 minutes: the ServiceMonitor ${name} was not picked up, or the service has no pod at all.`,
-        runbook_url: rb('ServiceTargetsAbsent'),
       },
     },
     {
@@ -150,7 +125,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name} answers more than ${pct(t.errorRatio)} of requests with 5xx`,
         description: `{{ $value | humanizePercentage }} of ${name} requests (without /healthz, /readyz, /metrics) failed with a 5xx status over the last 5 minutes (threshold ${pct(t.errorRatio)}).`,
-        runbook_url: rb('HighErrorRatio'),
       },
     },
     {
@@ -161,7 +135,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name} p95 latency above ${t.latencyP95Seconds}s`,
         description: `95 % of ${name} requests took up to {{ $value | humanizeDuration }} over the last 5 minutes (threshold ${t.latencyP95Seconds}s).`,
-        runbook_url: rb('HighLatencyP95'),
       },
     },
     {
@@ -172,7 +145,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name} instance {{ $labels.pod }} serves more than ${t.requestsPerSecondPerInstance} requests/s`,
         description: `Pod {{ $labels.pod }} of ${name} has served {{ $value | humanize }} requests per second for a minute (threshold ${t.requestsPerSecondPerInstance}/s per instance).`,
-        runbook_url: rb('HighRequestRate'),
       },
     },
     {
@@ -184,7 +156,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `Probe of ${name} endpoint {{ $labels.instance }} failing`,
         description: `The blackbox probe of {{ $labels.instance }} (${name}) has failed for 1 minute: the endpoint is unreachable or answers with an error from where the probe runs.`,
-        runbook_url: rb('EndpointProbeFailing'),
       },
     },
     {
@@ -195,7 +166,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name} writes error logs at {{ $value | humanize }}/s`,
         description: `${name} has logged {{ $value | humanize }} error lines per second over the last 5 minutes (threshold ${t.errorLogsPerSecond}/s).`,
-        runbook_url: rb('ErrorLogSpike'),
       },
     },
   ];
@@ -210,7 +180,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name}'s PostgreSQL is down`,
         description: `postgres-exporter ({{ $labels.job }}) has not reached ${name}'s database for 1 minute (pg_up is 0 or missing): ${name} is not ready and answers 503.`,
-        runbook_url: rb('DatabaseDown'),
       },
     });
   }
@@ -226,7 +195,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
       annotations: {
         summary: `${name}'s circuit breaker to {{ $labels.target }} is open`,
         description: `${name} has not closed its circuit breaker to {{ $labels.target }} for 3 minutes (state {{ $value }}: 1 half-open, 2 open): calls fail fast and answers are degraded.`,
-        runbook_url: rb('CircuitBreakerOpen'),
       },
     });
   }
@@ -242,7 +210,7 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
   for (const o of objectives) {
     const budget = Number(o.budget.toFixed(6));
     for (const [speed, b] of Object.entries(BURN_RATES) as [keyof typeof BURN_RATES, (typeof BURN_RATES)[keyof typeof BURN_RATES]][]) {
-      const alert = `${o.slo === 'availability' ? 'Availability' : 'Latency'}BudgetBurn${speed === 'fast' ? 'Fast' : 'Slow'}` as ServiceAlertName;
+      const alert = `${o.slo === 'availability' ? 'Availability' : 'Latency'}BudgetBurn${speed === 'fast' ? 'Fast' : 'Slow'}`;
       const expr = b.pairs
         .map(
           (p) =>
@@ -260,7 +228,6 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
           description:
             `${name}'s SLO (${o.what}) is spending its 30-day error budget (${pct(budget)}) at ${pairs}: ` +
             `SLI error ratio {{ $value | humanizePercentage }} over the short window.`,
-          runbook_url: rb(alert),
         },
       });
     }
