@@ -5,6 +5,7 @@
  */
 import type { Platform } from './app.js';
 import { imageOf } from './config.js';
+import { POSTGRES_IMAGE } from './data/postgresql.js';
 
 export interface ServicesFile {
   /** DNS suffix of every public host (COURSEOPS_DOMAIN). */
@@ -13,6 +14,8 @@ export interface ServicesFile {
   readonly services: readonly { readonly name: string; readonly port: number; readonly image: string }[];
   /** The image of the backup CronJobs, when a service has a database. */
   readonly backupImage?: string;
+  /** The databases' PostgreSQL image, which the backup image is built on (same pg_dump major). */
+  readonly postgresImage?: string;
 }
 
 export function servicesFile(platform: Platform): ServicesFile {
@@ -20,6 +23,6 @@ export function servicesFile(platform: Platform): ServicesFile {
   return {
     domain: config.domain,
     services: services.map((s) => ({ name: s.name, port: s.port, image: imageOf(config, s.name) })),
-    ...(services.some((s) => s.database) ? { backupImage: imageOf(config, 'backup') } : {}),
+    ...(services.some((s) => s.database) ? { backupImage: imageOf(config, 'backup'), postgresImage: POSTGRES_IMAGE } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { BACKUP_MAX_AGE_HOURS, backupNames, pushgatewayUrl } from '../src/data/b
 import { POSTGRES_IMAGE } from '../src/data/postgresql.js';
 import { ns } from '../src/namespaces.js';
 import { services, type ServiceDecl } from '../src/services.js';
+import { servicesFile } from '../src/services-file.js';
 import { render } from '../src/synth.js';
 import { id, ofKind, podTemplate, synthesized, type K8sObject } from './support/platform.js';
 
@@ -140,9 +141,12 @@ describe('the Pushgateway release', () => {
 });
 
 describe('the backup image', () => {
-  it("is built on the databases' own PostgreSQL image (pg_dump refuses a newer server major)", () => {
+  it("is built on the databases' own PostgreSQL image (pg_dump refuses a newer server major), named in one place", () => {
     const dockerfile = readFileSync(new URL('../../scripts/backup/Dockerfile', import.meta.url), 'utf8');
-    expect(/^ARG POSTGRES_IMAGE=(\S+)$/m.exec(dockerfile)?.[1]).toBe(POSTGRES_IMAGE);
+    // No default in the Dockerfile: the bring-up passes the image from dist/services.json.
+    expect(dockerfile).toMatch(/^ARG POSTGRES_IMAGE$/m);
+    expect(dockerfile).not.toContain(POSTGRES_IMAGE);
+    expect(servicesFile(buildPlatform()).postgresImage).toBe(POSTGRES_IMAGE);
   });
 });
 

@@ -228,7 +228,7 @@ const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export function parseServicesFile(data: unknown, file = 'services.json'): ServicesFile {
   if (!isRecord(data)) throw new InputError(`${file}: expected an object`);
-  const { domain, services, backupImage } = data;
+  const { domain, services, backupImage, postgresImage } = data;
   if (typeof domain !== 'string' || !DNS_SUBDOMAIN.test(domain) || !domain.includes('.')) throw new InputError(`${file}: domain must be a DNS name`);
   if (!Array.isArray(services) || services.length === 0) throw new InputError(`${file}: services must be a non-empty array`);
   const parsed = services.map((s, i) => {
@@ -240,7 +240,10 @@ export function parseServicesFile(data: unknown, file = 'services.json'): Servic
   if (backupImage !== undefined && (typeof backupImage !== 'string' || !IMAGE_REF.test(backupImage))) {
     throw new InputError(`${file}: backupImage must be an image reference with a tag`);
   }
-  return { domain, services: parsed, ...(backupImage !== undefined ? { backupImage } : {}) };
+  if (backupImage !== undefined && (typeof postgresImage !== 'string' || !IMAGE_REF.test(postgresImage))) {
+    throw new InputError(`${file}: postgresImage (the base of the backup image) must be an image reference with a tag`);
+  }
+  return { domain, services: parsed, ...(backupImage !== undefined ? { backupImage, postgresImage: postgresImage as string } : {}) };
 }
 
 export function parseHosts(data: unknown, file = 'hosts.json'): string[] {

@@ -48,7 +48,8 @@ function imagesStep(declared: ServicesFile, baseImage: string | undefined): Step
   const commands: Cmd[] = declared.services.map((s) => serviceImageBuild(s, s.image, baseImage));
   if (declared.backupImage) {
     // The backup image (CronJobs of cdk8s/src/data/backup.ts): postgres plus the node binary of the same Node.js image.
-    commands.push({ argv: ['docker', 'build', '-f', 'scripts/backup/Dockerfile', ...(baseImage ? ['--build-arg', `NODE_IMAGE=${baseImage}`] : []), '-t', declared.backupImage, '.'] });
+    const args = ['--build-arg', `POSTGRES_IMAGE=${declared.postgresImage}`, ...(baseImage ? ['--build-arg', `NODE_IMAGE=${baseImage}`] : [])];
+    commands.push({ argv: ['docker', 'build', '-f', 'scripts/backup/Dockerfile', ...args, '-t', declared.backupImage, '.'] });
     images.push(declared.backupImage);
   }
   commands.push(...images.map((image): Cmd => ({ argv: ['kind', 'load', 'docker-image', image, '--name', CLUSTER_NAME] })));

@@ -71,12 +71,13 @@ done
 # The backup image (scripts/backup/Dockerfile): postgres plus the node binary of a Node.js image with node at
 # /usr/local/bin/node (the official node images; not the debootstrap fallback). Checked: a numeric non-root
 # user, node and pg_dump run, and the CLI works on a read-only root filesystem (list of an empty folder).
-pg_image=docker.io/library/postgres:18.6
+# The databases' image (cdk8s/src/data/postgresql.ts), passed to the build: the Dockerfile has no copy of it.
+pg_image=$(npx tsx -e "import('./cdk8s/src/data/postgresql.ts').then((m) => console.log(m.POSTGRES_IMAGE))")
 if [ "$base" = courseops-local/node:20 ] || ! { docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull -q "$pg_image" >/dev/null 2>&1; }; then
   echo "== backup: skipped (needs $pg_image and an official Node.js image)"
 else
   echo "== backup: building courseops/backup:dev"
-  if ! build_log=$(docker build -q -f scripts/backup/Dockerfile --build-arg "NODE_IMAGE=$base" -t courseops/backup:dev . 2>&1); then
+  if ! build_log=$(docker build -q -f scripts/backup/Dockerfile --build-arg "POSTGRES_IMAGE=$pg_image" --build-arg "NODE_IMAGE=$base" -t courseops/backup:dev . 2>&1); then
     echo "$build_log"; echo "images: build of backup FAILED"; exit 1
   fi
   user=$(docker run --rm --entrypoint id courseops/backup:dev -u)

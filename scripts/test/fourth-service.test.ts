@@ -76,6 +76,8 @@ describe('a fourth service follows from its declaration alone', () => {
     const plan = renderPlan(buildPlan({ dist: loadDist(path.join(dir, 'dist')), synth: false })).join('\n');
     expect(plan).toContain('docker build -f services/Dockerfile --build-arg SERVICE=grades --build-arg PORT=3004 -t courseops/grades:dev .');
     expect(plan).toContain('kind load docker-image courseops/grades:dev --name courseops');
+    // The backup image is built on the databases' own PostgreSQL image, named once (cdk8s/src/data/postgresql.ts).
+    expect(plan).toContain('docker build -f scripts/backup/Dockerfile --build-arg POSTGRES_IMAGE=docker.io/library/postgres:18.6 -t courseops/backup:dev .');
     expect(devServices(declared, () => 'x').find((s) => s.name === 'grades')).toMatchObject({ port: 3004, env: { TEACHER_SERVICE_URL: 'http://localhost:3002' } });
   });
 });

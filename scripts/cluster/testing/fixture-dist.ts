@@ -133,6 +133,7 @@ export const FIXTURE_SERVICES = {
     { name: 'status', port: 3003, image: 'courseops/status:dev' },
   ],
   backupImage: 'courseops/backup:dev',
+  postgresImage: 'docker.io/library/postgres:18.6',
 };
 
 export const FIXTURE_HOSTS = [
