@@ -16,9 +16,9 @@ import { imageOf } from '../config.js';
 import { ns } from '../namespaces.js';
 import { AllowPolicy } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
-import { POSTGRES_PORT, POSTGRES_RUN_AS } from './postgresql.js';
+import { POSTGRES_PORT, POSTGRES_RUN_AS, serviceDatabase } from './postgresql.js';
 import type { BackupOptions } from '../services.js';
-import { serviceHost, serviceUrl } from '../cluster-dns.js';
+import { serviceUrl } from '../cluster-dns.js';
 
 export const BACKUP_MIXIN = 'backup';
 /** Where the backup volume is mounted in the backup and restore Jobs. */
@@ -72,9 +72,9 @@ export class DatabaseBackup extends Construct {
     const service = ctx.decl.name;
     const namespace = ctx.namespace;
     const names = backupNames(service);
-    const database = `${service}-postgresql`;
+    const db = serviceDatabase(service, namespace);
+    const database = db.name;
     const labels = { ...appLabels({ name: 'backup', instance: names.cronJob, component: 'backup' }), 'courseops.dev/owner': service };
-    const host = serviceHost(database, namespace);
 
     new k8s.KubePersistentVolumeClaim(this, 'Volume', {
       metadata: { name: names.pvc, namespace, labels },
@@ -91,8 +91,7 @@ export class DatabaseBackup extends Construct {
             imagePullPolicy: 'IfNotPresent',
             args: ['backup', service, '--dir', BACKUP_MOUNT_PATH, '--push-url', pushgatewayUrl(), '--namespace', namespace],
             env: [
-              { name: 'DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name: database, key: 'password' } } },
-              { name: 'DATABASE_URL', value: `postgres://${service}:$(DATABASE_PASSWORD)@${host}:${POSTGRES_PORT}/${service}` },
+              ...db.clientEnv,
               // node and psql want a writable home; the root filesystem is read-only.
               { name: 'HOME', value: '/tmp' },
             ],
@@ -140,7 +139,7 @@ export class DatabaseBackup extends Construct {
       labels,
       ingress: [],
       egress: [
-        { peers: [{ namespace, podLabels: selectorLabels({ name: 'postgresql', instance: database }) }], ports: [POSTGRES_PORT], why: `dumps and restores ${database}` },
+        { peers: [{ namespace, podLabels: db.selector }], ports: [POSTGRES_PORT], why: `dumps and restores ${database}` },
         { peers: [{ namespace: PUSHGATEWAY.namespace, podLabels: pushgatewayPodLabels }], ports: [PUSHGATEWAY.port], why: 'pushes the backup metrics to the Pushgateway' },
       ],
     });
@@ -149,7 +148,7 @@ export class DatabaseBackup extends Construct {
     new AllowPolicy(this, 'DatabasePolicy', {
       namespace,
       name: `${database}-from-backup`,
-      podLabels: selectorLabels({ name: 'postgresql', instance: database }),
+      podLabels: db.selector,
       labels,
       ingress: [{ peers: [{ namespace, podLabels: names.podLabels }], ports: [POSTGRES_PORT], why: `the backup and restore Jobs of ${service} use its database` }],
     });

@@ -41,6 +41,30 @@ const q = (v: string) => k8s.Quantity.fromString(v);
  * postgres-exporter sidecar and its ServiceMonitor, and a NetworkPolicy that admits only the owning
  * service (5432) and Prometheus (9187).
  */
+/** `<service>-postgresql`: the database's StatefulSet, Service, Secret and exporter job. */
+export const databaseName = (service: string): string => `${service}-postgresql`;
+
+/**
+ * The names of a service's database, in one place: its StatefulSet, Service, password Secret and exporter
+ * job are `<service>-postgresql`; the pods are selected by these labels; the service connects as the user
+ * and database named after itself. The service, its backup job and the alerts all take them from here.
+ */
+export function serviceDatabase(service: string, namespace: string) {
+  const name = databaseName(service);
+  const host = serviceHost(name, namespace);
+  return {
+    name,
+    secretName: name,
+    host,
+    selector: selectorLabels({ name: 'postgresql', instance: name }),
+    /** Env vars of a client pod: the generated password from the Secret, then DATABASE_URL built from it by Kubernetes' $(VAR) expansion. */
+    clientEnv: [
+      { name: 'DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'password' } } },
+      { name: 'DATABASE_URL', value: `postgres://${service}:$(DATABASE_PASSWORD)@${host}:${POSTGRES_PORT}/${service}` },
+    ],
+  };
+}
+
 export class PostgreSql extends Construct {
   readonly name: string;
   readonly secretName: string;
@@ -48,11 +72,12 @@ export class PostgreSql extends Construct {
 
   constructor(scope: Construct, id: string, props: PostgreSqlProps) {
     super(scope, id);
-    const name = `${props.owner}-postgresql`;
+    const db = serviceDatabase(props.owner, props.namespace);
+    const name = db.name;
     this.name = name;
-    this.secretName = name;
-    this.host = serviceHost(name, props.namespace);
-    const selector = selectorLabels({ name: 'postgresql', instance: name });
+    this.secretName = db.secretName;
+    this.host = db.host;
+    const selector = db.selector;
     const labels = { ...appLabels({ name: 'postgresql', instance: name, component: 'database', version: '18' }), 'courseops.dev/owner': props.owner };
     const namespace = props.namespace;
 
@@ -166,21 +191,17 @@ export class PostgreSql extends Construct {
  * the generated password with Kubernetes' $(VAR) expansion, so the password never appears in a manifest.
  */
 export const databaseMixin = (): ServiceMixin => {
-  const dbName = (owner: string) => `${owner}-postgresql`;
   return {
     name: 'database',
     contribute(ctx) {
       if (!ctx.decl.database) return {};
-      const name = dbName(ctx.decl.name);
-      const host = serviceHost(name, ctx.namespace);
+      const db = serviceDatabase(ctx.decl.name, ctx.namespace);
+      const name = db.name;
       return {
-        env: [
-          { name: 'DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'password' } } },
-          { name: 'DATABASE_URL', value: `postgres://${ctx.decl.name}:$(DATABASE_PASSWORD)@${host}:${POSTGRES_PORT}/${ctx.decl.name}` },
-        ],
+        env: db.clientEnv,
         egress: [
           {
-            peers: [{ namespace: ctx.namespace, podLabels: selectorLabels({ name: 'postgresql', instance: name }) }],
+            peers: [{ namespace: ctx.namespace, podLabels: db.selector }],
             ports: [POSTGRES_PORT],
             why: `uses its database ${name}`,
           },

@@ -15,6 +15,7 @@ import {
   type RuleGroup,
   type Severity,
 } from './rules.js';
+import { databaseName } from '../data/postgresql.js';
 import { thresholdsOf } from '../slo.js';
 
 /** SLI windows of the recording rules: the Google SRE workbook's multiwindow pairs (5m/1h, 30m/6h, 2h/1d, 6h/3d). */
@@ -40,8 +41,8 @@ export interface ServiceRuleOptions {
   readonly namespace: string;
 }
 
-/** The job name of the service's PostgreSQL exporter (data/postgresql.ts: the ServiceMonitor's jobName `<owner>-postgresql`). */
-export const databaseJob = (service: string) => `${service}-postgresql`;
+/** The job name of the service's PostgreSQL exporter (the ServiceMonitor's jobName is the database's name). */
+export const databaseJob = databaseName;
 
 /** The rule groups of one service: `<name>-sli` (recording rules) then `<name>-alerts`. */
 export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions): RuleGroup[] {
