@@ -9,12 +9,13 @@ import { createInterface } from 'node:readline';
 import { readableLogLine } from './devConsole.js';
 import { services as declaredServices } from '../cdk8s/src/services.js';
 import { devServices, type DevService } from './devServices.js';
+import { STATUS_WEBHOOK } from '../cdk8s/src/monitoring/status-webhook.js';
 import { startDevObservability } from './observability/localStack.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const webhookToken = process.env.ALERT_WEBHOOK_TOKEN ?? randomBytes(24).toString('hex');
+const webhookToken = process.env[STATUS_WEBHOOK.tokenEnv] ?? randomBytes(24).toString('hex');
 // The webhook token is shown below (Alertmanager and curl need it); any other secret is made up for the session.
-const services = devServices(declaredServices, (env) => (env === 'ALERT_WEBHOOK_TOKEN' ? webhookToken : randomBytes(24).toString('hex')));
+const services = devServices(declaredServices, (env) => (env === STATUS_WEBHOOK.tokenEnv ? webhookToken : randomBytes(24).toString('hex')));
 const byName = (name: string) => services.find((s) => s.name === name);
 
 // One colour per service, in declaration order (cyan, magenta, yellow, green, blue, red).
@@ -88,7 +89,7 @@ ${services
   .join('\n')}
   status JSON    http://localhost:${byName('status')?.port}/api/status
   each service   /healthz  /readyz  /metrics
-  alert webhook  POST http://localhost:${byName('status')?.port}/api/alerts  (Authorization: Bearer ${process.env.ALERT_WEBHOOK_TOKEN ? '$ALERT_WEBHOOK_TOKEN' : webhookToken})
+  alert webhook  POST http://localhost:${byName('status')?.port}${STATUS_WEBHOOK.path}  (Authorization: Bearer ${process.env[STATUS_WEBHOOK.tokenEnv] ? `$${STATUS_WEBHOOK.tokenEnv}` : webhookToken})
 
   Ctrl-C stops everything.
 `);

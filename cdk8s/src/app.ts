@@ -20,6 +20,7 @@ import { services as declaredServices, status, type ServiceDecl } from './servic
 import { TlsChart } from './tls/ca.js';
 import { GatewayChart } from './gateway/chart.js';
 import { hostRoutesIn } from './gateway/host-route.js';
+import { STATUS_WEBHOOK } from './monitoring/status-webhook.js';
 
 /** The mixins every service gets, in order; each reads what it needs from the declaration. */
 export const defaultMixins = (): ServiceMixin[] => [databaseMixin(), monitoringMixin(), alertRulesMixin(), dashboardsMixin(), backupMixin()];
@@ -83,7 +84,7 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
     hosts,
     secrets,
     nodes: options.nodes ?? 1,
-    statusWebhookUrl: `${clusterUrl(statusDecl, ns.apps.name)}/api/alerts`,
+    statusWebhookUrl: `${clusterUrl(statusDecl, ns.apps.name)}${STATUS_WEBHOOK.path}`,
   });
   return { app, charts, releases, secrets: secrets.list(), hosts, config, services };
 }

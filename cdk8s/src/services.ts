@@ -1,5 +1,6 @@
 import type { HostKey } from './hosts.js';
 import type { ThresholdOverrides } from './slo.js';
+import { STATUS_WEBHOOK } from './monitoring/status-webhook.js';
 
 /**
  * The one declaration of each service. Everything the platform runs for a service is derived from it:
@@ -84,12 +85,12 @@ export const status: ServiceDecl = {
   ingress: { host: 'status', path: '/' },
   probes: ['course', 'teacher'],
   env: { PROBE_INTERVAL_MS: '15000', DEGRADED_LATENCY_MS: '1000' },
-  secretEnv: [{ env: 'ALERT_WEBHOOK_TOKEN', secret: 'status-alert-webhook', key: 'token' }],
+  secretEnv: [{ env: STATUS_WEBHOOK.tokenEnv, secret: STATUS_WEBHOOK.secret.name, key: STATUS_WEBHOOK.secret.key }],
   allowFrom: [
     {
       namespace: 'monitoring',
       podLabels: { 'app.kubernetes.io/name': 'alertmanager' },
-      why: 'Alertmanager posts webhooks to /api/alerts',
+      why: `Alertmanager posts webhooks to ${STATUS_WEBHOOK.path}`,
     },
   ],
 };

@@ -22,6 +22,7 @@ import {
   type RulesFileOptions,
   type ScrapeTarget,
 } from './prometheusConfig.js';
+import { STATUS_WEBHOOK } from '../../cdk8s/src/monitoring/status-webhook.js';
 
 /** An executable on PATH (or an absolute path), else undefined. */
 export function findBinary(name: string): string | undefined {
@@ -158,7 +159,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const tokenFile = join(dir, 'status-webhook-token');
     writeFileSync(tokenFile, options.webhookToken, { mode: 0o600 });
     const amConfig = localAlertmanagerConfig({
-      statusWebhookUrl: `${options.statusUrl.replace(/\/+$/, '')}/api/alerts`,
+      statusWebhookUrl: `${options.statusUrl.replace(/\/+$/, '')}${STATUS_WEBHOOK.path}`,
       tokenFile,
       ...(options.alertmanagerRoute ? { route: options.alertmanagerRoute } : {}),
       ...(options.resolveTimeout ? { resolveTimeout: options.resolveTimeout } : {}),

@@ -13,6 +13,7 @@ import { buildPlatform } from '../../cdk8s/src/app.js';
 import { ALERTMANAGER_FILE, RULES_DIR } from '../../cdk8s/src/monitoring/files.js';
 import { services as declaredServices, type ServiceDecl } from '../../cdk8s/src/services.js';
 import { render, type SynthOutput } from '../../cdk8s/src/synth.js';
+import { STATUS_WEBHOOK } from '../../cdk8s/src/monitoring/status-webhook.js';
 
 let rendered: SynthOutput | undefined;
 /** The platform rendered in memory once per process (what `npm run synth` writes to dist/). */
@@ -178,8 +179,8 @@ export function localAlertmanagerConfig(options: LocalAlertmanagerOptions, files
   const text = files.get(ALERTMANAGER_FILE);
   if (!text) throw new Error(`synth wrote no ${ALERTMANAGER_FILE}`);
   const config = parse(text) as AmConfig;
-  const statusPage = config.receivers.find((r) => r.webhook_configs?.some((w) => w.url.endsWith('/api/alerts')));
-  if (!statusPage) throw new Error('no receiver posts to the status service (/api/alerts)');
+  const statusPage = config.receivers.find((r) => r.webhook_configs?.some((w) => w.url.endsWith(STATUS_WEBHOOK.path)));
+  if (!statusPage) throw new Error(`no receiver posts to the status service (${STATUS_WEBHOOK.path})`);
   return {
     ...config,
     ...(options.resolveTimeout ? { global: { ...config.global, resolve_timeout: options.resolveTimeout } } : {}),

@@ -24,6 +24,7 @@ import { BLACKBOX_RELEASE, blackboxExporterFootprint, blackboxExporterValues } f
 import { PUSHGATEWAY_RELEASE, pushgatewayFootprint, pushgatewayValues } from './values/prometheus-pushgateway.js';
 import { TRAEFIK_RELEASE, traefikFootprint, traefikValues } from './values/traefik.js';
 import { serviceUrl } from '../cluster-dns.js';
+import { STATUS_WEBHOOK } from '../monitoring/status-webhook.js';
 
 /** A Helm release as data: the bring-up installs it with `helm upgrade --install --wait`. */
 export interface HelmRelease {
@@ -117,7 +118,7 @@ export function platformReleases(ctx: ReleaseContext): HelmRelease[] {
   ctx.secrets.add({
     namespace: ns.monitoring.name,
     name: ALERTMANAGER_WEBHOOK_SECRET,
-    keys: [{ key: 'token', copyFrom: { namespace: ns.apps.name, name: 'status-alert-webhook', key: 'token' } }],
+    keys: [{ key: 'token', copyFrom: { namespace: ns.apps.name, name: STATUS_WEBHOOK.secret.name, key: STATUS_WEBHOOK.secret.key } }],
   });
   ctx.secrets.add(alertmanagerReceiversSecret(ns.monitoring.name));
 
