@@ -1,7 +1,8 @@
 import { App, Chart } from 'cdk8s';
 import { defaultConfig, type PlatformConfig } from './config.js';
 import { hostsFor, type Hosts } from './hosts.js';
-import { platformReleases, type HelmRelease } from './helm/releases.js';
+import { platformReleases } from './helm/platform-releases.js';
+import type { HelmRelease } from './helm/release.js';
 import { backupMixin } from './data/backup.js';
 import { databaseMixin } from './data/postgresql.js';
 import { clusterUrl, Microservice } from './microservice/microservice.js';

@@ -60,6 +60,21 @@ export class SecretRegistry {
     return spec;
   }
 
+  /**
+   * Adds Secrets that may copy keys from one another (each release declares its own): each one after the
+   * Secrets it copies from, otherwise in the order given. A copy of a Secret declared nowhere fails as in add().
+   */
+  addAll(specs: readonly SecretSpec[]): void {
+    const pending = [...specs];
+    const waitsFor = (spec: SecretSpec) =>
+      spec.keys.some((k) => 'copyFrom' in k && pending.some((p) => p !== spec && p.namespace === k.copyFrom.namespace && p.name === k.copyFrom.name));
+    while (pending.length > 0) {
+      const next = pending.findIndex((spec) => !waitsFor(spec));
+      // -1: copies in a loop; add() names the first copy whose source is not declared yet.
+      this.add(pending.splice(Math.max(next, 0), 1)[0]!);
+    }
+  }
+
   has(namespace: string, name: string, key: string): boolean {
     return this.specs.some((s) => s.namespace === namespace && s.name === name && s.keys.some((k) => k.key === key));
   }

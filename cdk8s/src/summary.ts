@@ -1,4 +1,4 @@
-import type { HelmRelease } from './helm/releases.js';
+import type { HelmRelease } from './helm/release.js';
 import { parseCpu, parseMemory } from './resources.js';
 
 export interface Requests {

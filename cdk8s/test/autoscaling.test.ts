@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ns } from '../src/namespaces.js';
-import { METRICS_SERVER_PORT, RESOURCE_METRICS } from '../src/helm/values/metrics-server.js';
+import { METRICS_SERVER_PORT, RESOURCE_METRICS } from '../src/helm/releases/metrics-server.js';
 import { ofKind, synthesized, type K8sObject } from './support/platform.js';
 
 /**

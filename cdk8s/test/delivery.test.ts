@@ -8,7 +8,7 @@ import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../../scripts/box/build.js';
 import { ANALYSIS_ARGS, ANALYSIS_WINDOW, CANARY_HASH_LABEL, canaryMetrics, withArgs } from '../src/delivery/analysis.js';
 import { CANARY_WEIGHTS, STEP_PAUSE } from '../src/delivery/strategy.js';
 import { PROMETHEUS_URL } from '../src/delivery/templates.js';
-import { gatewayApiPlugin } from '../src/helm/values/argo-rollouts.js';
+import { gatewayApiPlugin } from '../src/helm/releases/argo-rollouts.js';
 import { serviceNames } from '../src/microservice/mixin.js';
 import { peers } from '../src/networking/peers.js';
 import { services } from '../src/services.js';

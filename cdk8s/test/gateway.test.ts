@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { GATEWAY_GROUP } from '../src/gateway/api.js';
 import { AUTH_RESPONSE_HEADERS, forwardAuthMiddlewareName, oauth2ForwardAuthAddress } from '../src/gateway/forward-auth.js';
-import { groups } from '../src/helm/values/dex.js';
+import { groups } from '../src/helm/releases/dex.js';
 import { protectedUiGroups } from '../src/platform/ui-routes.js';
 import { GATEWAY_NAME, GATEWAY_NAMESPACE } from '../src/gateway/gateway.js';
-import { TRAEFIK_METRICS_PORT, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels } from '../src/helm/values/traefik.js';
+import { TRAEFIK_METRICS_PORT, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels } from '../src/helm/releases/traefik.js';
 import { caSecrets } from '../src/logging/names.js';
 import { ns } from '../src/namespaces.js';
 import { CA_CLUSTER_ISSUER } from '../src/tls/ca.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { releaseDefaultResources, valueAt, withoutUnchosenDefaults, type DefaultResources } from '../src/helm/chart-defaults.js';
-import { eckOperatorValues } from '../src/helm/values/eck-operator.js';
+import { eckOperatorValues } from '../src/helm/releases/eck-operator.js';
 import { joinPath, splitPath } from '../src/helm/value-paths.js';
 import { synthesized } from './support/platform.js';
 

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { chartAppVersions } from '../src/helm/app-versions.js';
 import { readChartPins } from '../src/helm/pins.js';
-import type { HelmRelease } from '../src/helm/releases.js';
+import { PLATFORM_RELEASES } from '../src/helm/platform-releases.js';
+import type { HelmRelease } from '../src/helm/release.js';
 import { joinPath, setPaths, splitPath, type KeyKind } from '../src/helm/value-paths.js';
 import { synthesized } from './support/platform.js';
 
@@ -213,5 +214,23 @@ describe('chart settings the platform relies on (../shared/DESIGN.md pitfalls)',
     const dex = values('dex').config;
     expect(dex.staticPasswords.every((u: { groups: string[]; hashFromEnv: string }) => u.groups.length > 0 && u.hashFromEnv)).toBe(true);
     expect(values('oauth2-proxy').config.configFile).toContain('provider = "oidc"');
+  });
+});
+
+describe('one module per release (src/helm/releases/)', () => {
+  it('each module declares one release, every one of them is in the release list, and each chart is pinned', async () => {
+    const dir = new URL('../src/helm/releases/', import.meta.url);
+    const declared: unknown[] = [];
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const mod = (await import(new URL(file, dir).href)) as Record<string, unknown>;
+      const releases = Object.values(mod).filter((v) => typeof v === 'object' && v !== null && 'chart' in v && 'values' in v && 'footprint' in v);
+      expect(releases, file).toHaveLength(1);
+      expect((releases[0] as { chart: string }).chart, `${file} is named after its chart`).toBe(file.replace(/\.ts$/, ''));
+      declared.push(releases[0]);
+    }
+    expect(new Set(PLATFORM_RELEASES)).toEqual(new Set(declared));
+    expect(PLATFORM_RELEASES).toHaveLength(declared.length);
+    const pins = readChartPins();
+    for (const r of PLATFORM_RELEASES) expect(pins.has(r.chart), r.chart).toBe(true);
   });
 });

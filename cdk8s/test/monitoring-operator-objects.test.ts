@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { kpsServices } from '../src/helm/values/kube-prometheus-stack.js';
+import { kpsServices } from '../src/helm/releases/kube-prometheus-stack.js';
 import { NAMESPACE_NAME_LABEL } from '../src/labels.js';
 import { ALERTMANAGER_FILE } from '../src/monitoring/files.js';
 import { CHART_DEFAULTS, helmMerge, KPS_TEMPLATES_VERSION, kpsOperatorObjects, kpsOperatorObjectsOf, type ManifestObject } from '../src/monitoring/operator-objects.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TRAEFIK_NAMESPACE, traefikPodLabels } from '../src/helm/values/traefik.js';
+import { TRAEFIK_NAMESPACE, traefikPodLabels } from '../src/helm/releases/traefik.js';
 import { allNamespaces, ns } from '../src/namespaces.js';
 import { services } from '../src/services.js';
 import { eckPodTemplates, id, isBatch, matches, ofKind, podTemplate, synthesized, type Container, type K8sObject } from './support/platform.js';

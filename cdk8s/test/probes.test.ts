@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { blackboxService, INGRESS_PROBE_MODULE, type BlackboxExporterValues } from '../src/helm/values/prometheus-blackbox-exporter.js';
-import { traefikEntryPoints } from '../src/helm/values/traefik.js';
+import { blackboxService, INGRESS_PROBE_MODULE, type BlackboxExporterValues } from '../src/helm/releases/prometheus-blackbox-exporter.js';
+import { traefikEntryPoints } from '../src/helm/releases/traefik.js';
 import { RULES_DIR } from '../src/monitoring/files.js';
 import { PROBE_INTERVAL } from '../src/monitoring/probes.js';
 import { ns } from '../src/namespaces.js';

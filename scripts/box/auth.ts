@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
-import type { OAuth2ProxyValues } from '../../cdk8s/src/helm/values/oauth2-proxy.js';
+import type { OAuth2ProxyValues } from '../../cdk8s/src/helm/releases/oauth2-proxy.js';
 import { releaseWithValues } from '../cluster/inputs.js';
 import { ensureTool } from './build.js';
 import { boxNetwork, boxSecret, kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';

@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
-import type { DexValues } from '../../cdk8s/src/helm/values/dex.js';
+import type { DexValues } from '../../cdk8s/src/helm/releases/dex.js';
 import { parseSecrets, releaseWithValues, type SecretSpec } from '../cluster/inputs.js';
 import { ensureTool } from './build.js';
 import { boxNetwork, boxSecret, kubectl, kubectlJson, startProcess, waitFor, type BoxState } from './control-plane.js';

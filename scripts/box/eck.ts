@@ -19,7 +19,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import type { EckOperatorValues } from '../../cdk8s/src/helm/values/eck-operator.js';
+import type { EckOperatorValues } from '../../cdk8s/src/helm/releases/eck-operator.js';
 import { releaseWithValues } from '../cluster/inputs.js';
 import { ensureTool, moduleDir } from './build.js';
 import { kubectl, startProcess, waitFor, type BoxState } from './control-plane.js';

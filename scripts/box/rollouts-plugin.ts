@@ -7,7 +7,7 @@
  * working directory (utils/config and utils/plugin/downloader.go in v1.9.0): write the ConfigMap first.
  */
 import { stringify } from 'yaml';
-import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
+import { gatewayApiPlugin } from '../../cdk8s/src/helm/releases/argo-rollouts.js';
 import { ensureTool } from './build.js';
 import { kubectl, type BoxState } from './control-plane.js';
 

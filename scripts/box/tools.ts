@@ -5,8 +5,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { chartAppVersions } from '../../cdk8s/src/helm/app-versions.js';
-import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
-import { DEX_IMAGE_TAG } from '../../cdk8s/src/helm/values/dex.js';
+import { gatewayApiPlugin } from '../../cdk8s/src/helm/releases/argo-rollouts.js';
+import { DEX_IMAGE_TAG } from '../../cdk8s/src/helm/releases/dex.js';
 
 export const TOOLS_DIR = fileURLToPath(new URL('../../tools/', import.meta.url));
 

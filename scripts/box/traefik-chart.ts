@@ -6,7 +6,7 @@
  * and our values (helm v3.22.0 from its module): the same arguments in the same order, except that the
  * box binds every entry point to the pod's IP where the chart binds all addresses.
  */
-import { traefikEntryPoints, type TraefikValues } from '../../cdk8s/src/helm/values/traefik.js';
+import { traefikEntryPoints, type TraefikValues } from '../../cdk8s/src/helm/releases/traefik.js';
 
 /** The container's named ports: our entry points, and the chart's internal `traefik` one (ping), which we leave at its default. */
 export function traefikPorts(v: TraefikValues): Record<string, number> {

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments, stringify } from 'yaml';
-import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
+import { gatewayApiPlugin } from '../../cdk8s/src/helm/releases/argo-rollouts.js';
 import { runChecked, type Cmd, type Runner } from './commands.js';
 
 

@@ -26,7 +26,7 @@ import { oauth2ProxyReleaseFromDist, startOauth2Proxy, startServiceForwarder, st
 import { serviceHost, serviceUrl } from '../../cdk8s/src/cluster-dns.js';
 import { startLoad, type LoadRun } from '../box/load.js';
 import { writeNetnsHosts } from '../box/netns.js';
-import { TRAEFIK_NAMESPACE, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels, traefikValues } from '../../cdk8s/src/helm/values/traefik.js';
+import { TRAEFIK_NAMESPACE, TRAEFIK_RELEASE, traefikEntryPoints, traefikPodLabels, traefikValues } from '../../cdk8s/src/helm/releases/traefik.js';
 import { traefikBackendPattern } from '../../cdk8s/src/delivery/gateway-metrics.js';
 import { ANALYSIS_WINDOW, canaryMetrics, defaultCanaryThresholds, withArgs } from '../../cdk8s/src/delivery/analysis.js';
 import { hostsFor } from '../../cdk8s/src/hosts.js';
@@ -55,7 +55,7 @@ import { addNetnsHosts } from '../box/netns.js';
 import type { HttpAnswer } from '../box/gateway.js';
 import { boxTools } from '../box/tools.js';
 import { parseHosts, releaseWithValues } from '../cluster/inputs.js';
-import { kpsServices } from '../../cdk8s/src/helm/values/kube-prometheus-stack.js';
+import { kpsServices } from '../../cdk8s/src/helm/releases/kube-prometheus-stack.js';
 import { AUTH_RESPONSE_HEADERS } from '../../cdk8s/src/gateway/forward-auth.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunOptions, RunResult, Runner } from '../cluster/commands.js';
 import { applyCommand } from '../cluster/plan.js';
 import { keepingLiveWeights, pluginRoutes, withWeights } from '../cluster/route-weights.js';
-import { gatewayApiPlugin } from '../../cdk8s/src/helm/values/argo-rollouts.js';
+import { gatewayApiPlugin } from '../../cdk8s/src/helm/releases/argo-rollouts.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let dist: string;

@@ -18,16 +18,11 @@ import { AllowPolicy } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
 import { POSTGRES_PORT, POSTGRES_RUN_AS, serviceDatabase } from './postgresql.js';
 import type { BackupOptions } from '../services.js';
-import { serviceUrl } from '../cluster-dns.js';
+import { PUSHGATEWAY, pushgatewayPodLabels, pushgatewayUrl } from '../helm/releases/prometheus-pushgateway.js';
 
 export const BACKUP_MIXIN = 'backup';
 /** Where the backup volume is mounted in the backup and restore Jobs. */
 export const BACKUP_MOUNT_PATH = '/backups';
-/** The Pushgateway (chart prometheus-pushgateway, release of the same name: Service `prometheus-pushgateway`, port 9091). */
-export const PUSHGATEWAY = { release: 'prometheus-pushgateway', namespace: ns.monitoring.name, port: 9091 } as const;
-export const pushgatewayUrl = () => serviceUrl(PUSHGATEWAY.release, PUSHGATEWAY.namespace, PUSHGATEWAY.port);
-/** Pod labels of the Pushgateway (the chart's selector labels). */
-export const pushgatewayPodLabels = { 'app.kubernetes.io/name': 'prometheus-pushgateway' } as const;
 
 /** Last good backup older than this fires BackupTooOld: a nightly schedule plus 2 h for a slow or retried run. */
 export const BACKUP_MAX_AGE_HOURS = 26;

@@ -5,7 +5,7 @@ import {
   type RolloutSpecStrategy,
   type RolloutSpecStrategyCanarySteps,
 } from '../../imports/rollout-argoproj.io.js';
-import { gatewayApiPlugin } from '../helm/values/argo-rollouts.js';
+import { gatewayApiPlugin } from '../helm/releases/argo-rollouts.js';
 import type { ServiceNames } from '../microservice/mixin.js';
 import type { AnalysisArg } from './analysis.js';
 import { analysisTemplateNames } from './templates.js';

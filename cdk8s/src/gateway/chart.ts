@@ -2,7 +2,7 @@ import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { Hosts } from '../hosts.js';
 import { appLabels } from '../labels.js';
-import { TRAEFIK_NAMESPACE } from '../helm/values/traefik.js';
+import { TRAEFIK_NAMESPACE } from '../helm/releases/traefik.js';
 import { CourseopsGateway } from './gateway.js';
 import { routeNamespacesByHost, type HostRoute } from './host-route.js';
 import { TraefikMetrics } from './metrics.js';

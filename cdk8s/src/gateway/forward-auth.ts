@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { oauth2ProxyService } from '../helm/values/oauth2-proxy.js';
+import { oauth2ProxyService } from '../helm/releases/oauth2-proxy.js';
 import { ns } from '../namespaces.js';
 import { TRAEFIK_API_VERSION, TRAEFIK_GROUP, type RouteFilter } from './api.js';
 import { serviceUrl } from '../cluster-dns.js';

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { HostKey, Hosts } from '../hosts.js';
 import { NAMESPACE_NAME_LABEL } from '../labels.js';
-import { TRAEFIK_GATEWAY_CLASS, TRAEFIK_NAMESPACE, traefikEntryPoints } from '../helm/values/traefik.js';
+import { TRAEFIK_GATEWAY_CLASS, TRAEFIK_NAMESPACE, traefikEntryPoints } from '../helm/releases/traefik.js';
 import { CA_CLUSTER_ISSUER } from '../tls/ca.js';
 import { GATEWAY_API_VERSION, GATEWAY_GROUP, type GatewaySpec, type Listener, type ParentRef } from './api.js';
 

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ServiceMonitor, ServiceMonitorSpecEndpointsRelabelingsAction } from '../../imports/servicemonitor-monitoring.coreos.com.js';
 import * as k8s from '../k8s.js';
-import { TRAEFIK_METRICS_PORT, TRAEFIK_NAMESPACE, traefikPodLabels } from '../helm/values/traefik.js';
+import { TRAEFIK_METRICS_PORT, TRAEFIK_NAMESPACE, traefikPodLabels } from '../helm/releases/traefik.js';
 
 export const TRAEFIK_METRICS_SERVICE = 'traefik-metrics';
 export const TRAEFIK_METRICS_PORT_NAME = 'metrics';

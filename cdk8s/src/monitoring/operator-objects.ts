@@ -72,7 +72,7 @@
  * these (StatefulSets, governing Services `prometheus-operated`/`alertmanager-operated`, generated config
  * and TLS Secrets, rule ConfigMaps) are the operator's, not the chart's.
  */
-import type { HelmRelease } from '../helm/releases.js';
+import type { HelmRelease } from '../helm/release.js';
 import { alertmanagerFileText } from './files.js';
 
 /** The chart version whose templates and defaults this module re-expresses. */

@@ -1,6 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
-import { blackboxService, INGRESS_PROBE_MODULE } from '../helm/values/prometheus-blackbox-exporter.js';
+import { blackboxService, INGRESS_PROBE_MODULE } from '../helm/releases/prometheus-blackbox-exporter.js';
 import type { Hosts } from '../hosts.js';
 import { appLabels } from '../labels.js';
 import { ns } from '../namespaces.js';

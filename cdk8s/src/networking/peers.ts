@@ -1,4 +1,4 @@
-import { TRAEFIK_NAMESPACE, traefikPodLabels } from '../helm/values/traefik.js';
+import { TRAEFIK_NAMESPACE, traefikPodLabels } from '../helm/releases/traefik.js';
 import { ns } from '../namespaces.js';
 import type { Peer } from './policies.js';
 

@@ -1,5 +1,5 @@
-import { METRICS_SERVER_PORT } from '../helm/values/metrics-server.js';
-import { traefikEntryPoints } from '../helm/values/traefik.js';
+import { METRICS_SERVER_PORT } from '../helm/releases/metrics-server.js';
+import { traefikEntryPoints } from '../helm/releases/traefik.js';
 import { ns, type NamespaceKey } from '../namespaces.js';
 import { peers } from './peers.js';
 import { ANY_NAMESPACE, API_SERVER_RULE, WORLD, type PolicyRule } from './policies.js';

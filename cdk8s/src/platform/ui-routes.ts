@@ -5,10 +5,10 @@ import { HostRoute } from '../gateway/host-route.js';
 import type { HostKey, Hosts } from '../hosts.js';
 import { MANAGED_BY, PART_OF } from '../labels.js';
 import { ns } from '../namespaces.js';
-import { rolloutsDashboard } from '../helm/values/argo-rollouts.js';
-import { dexService, groups } from '../helm/values/dex.js';
-import { kpsServices } from '../helm/values/kube-prometheus-stack.js';
-import { oauth2ProxyService } from '../helm/values/oauth2-proxy.js';
+import { rolloutsDashboard } from '../helm/releases/argo-rollouts.js';
+import { dexService, groups } from '../helm/releases/dex.js';
+import { kpsServices } from '../helm/releases/kube-prometheus-stack.js';
+import { oauth2ProxyService } from '../helm/releases/oauth2-proxy.js';
 
 const labels = (component: string) => ({
   'app.kubernetes.io/name': component,

@@ -7,7 +7,7 @@ import type { Readiness } from './readiness.js';
 
 /*
  * Connection timeouts, set against Traefik v3.7.11 (the traefik chart 41.3.0 pinned in charts/Chart.yaml;
- * cdk8s/src/helm/values/traefik.ts sets none of these, so Traefik's defaults from
+ * cdk8s/src/helm/releases/traefik.ts sets none of these, so Traefik's defaults from
  * pkg/config/static/static_config.go apply):
  * - entry point respondingTimeouts.readTimeout 60 s: Traefik stops reading a client's request after 60 s.
  *   Ours end well before, so a slow client is answered by us, with our JSON error and request id, and a

@@ -1,6 +1,6 @@
 /**
  * Dashboards shipped to Grafana: one ConfigMap per dashboard labelled `grafana_dashboard: "1"` (the
- * kube-prometheus-stack Grafana sidecar watches every namespace: helm/values/kube-prometheus-stack.ts),
+ * kube-prometheus-stack Grafana sidecar watches every namespace: helm/releases/kube-prometheus-stack.ts),
  * holding `<uid>.json`. Per-service RED dashboards come with each service (`dashboardsMixin`, in the
  * service's namespace and manifest file); the platform-wide ones with `DashboardsChart` (monitoring
  * namespace). Synth also writes each JSON to `grafana/dashboards/<uid>.json` (`dashboardFiles`), from the

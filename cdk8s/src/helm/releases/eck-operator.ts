@@ -1,4 +1,6 @@
-import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type Footprint, type PodSecurity, type Resources } from '../types.js';
+import { ns } from '../../namespaces.js';
+import type { ReleaseModule } from '../release.js';
+import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
 
 /** ECK operator chart values. The Elastic Stack objects (Elasticsearch, Kibana, Beats) come with the logging issue. */
 export interface EckOperatorValues {
@@ -24,4 +26,10 @@ export function eckOperatorValues(): EckOperatorValues {
   };
 }
 
-export const eckOperatorFootprint: Footprint[] = [{ component: 'operator', replicas: 1, requests: operator.requests }];
+export const eckOperatorRelease: ReleaseModule = {
+  name: 'eck-operator',
+  chart: 'eck-operator',
+  namespace: ns.elastic.name,
+  values: () => eckOperatorValues(),
+  footprint: () => [{ component: 'operator', replicas: 1, requests: operator.requests }],
+};

@@ -1,9 +1,14 @@
+import { serviceUrl } from '../../cluster-dns.js';
 import type { Hosts } from '../../hosts.js';
-import { envFromSecret, resources, restrictedContainer, restrictedPod, type ContainerSecurity, type EnvVarFromSecret, type Footprint, type PodSecurity, type Resources } from '../types.js';
+import { ns } from '../../namespaces.js';
+import type { ReleaseModule } from '../release.js';
+import { envFromSecret, resources, restrictedContainer, restrictedPod, type ContainerSecurity, type EnvVarFromSecret, type PodSecurity, type Resources } from '../types.js';
 
 export const DEX_CLIENTS_SECRET = 'dex-clients';
 export const DEX_USERS_SECRET = 'dex-static-users';
 export const dexService = { name: 'dex', port: 5556 } as const;
+/** Dex inside the cluster: its clients exchange codes and fetch keys here, needing no trust in the platform CA. */
+export const dexInternalUrl = serviceUrl(dexService.name, ns.auth.name, dexService.port);
 /** Groups on static users need Dex v2.45 or later (../shared/DESIGN.md); the chart's default is its appVersion (v2.44.0). */
 export const DEX_IMAGE_TAG = 'v2.45.1';
 /**
@@ -101,4 +106,28 @@ export function dexValues(h: Hosts): DexValues {
   };
 }
 
-export const dexFootprint: Footprint[] = [{ component: 'dex', replicas: 1, requests: dexResources.requests }];
+export const dexRelease: ReleaseModule = {
+  name: 'dex',
+  chart: 'dex',
+  namespace: ns.auth.name,
+  secrets: () => [
+    {
+      namespace: ns.auth.name,
+      name: DEX_CLIENTS_SECRET,
+      keys: [
+        { key: 'grafana', generate: 'password' },
+        { key: 'oauth2-proxy', generate: 'password' },
+      ],
+    },
+    {
+      namespace: ns.auth.name,
+      name: DEX_USERS_SECRET,
+      keys: staticUsers.flatMap((u) => [
+        { key: `${u.secretKey}-password`, generate: 'password' as const },
+        { key: `${u.secretKey}-password-hash`, generate: 'bcrypt' as const, from: `${u.secretKey}-password` },
+      ]),
+    },
+  ],
+  values: ({ hosts }) => dexValues(hosts),
+  footprint: () => [{ component: 'dex', replicas: 1, requests: dexResources.requests }],
+};

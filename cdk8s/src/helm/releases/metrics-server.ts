@@ -1,4 +1,6 @@
-import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type Footprint, type PodSecurity, type Resources } from '../types.js';
+import { ns } from '../../namespaces.js';
+import type { ReleaseModule } from '../release.js';
+import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
 
 /**
  * metrics-server: the resource metrics API (`metrics.k8s.io`, CPU and memory of pods and nodes) that the
@@ -53,4 +55,10 @@ export function metricsServerValues(): MetricsServerValues {
   };
 }
 
-export const metricsServerFootprint: Footprint[] = [{ component: 'metrics-server', replicas: 1, requests: server.requests }];
+export const metricsServerRelease: ReleaseModule = {
+  name: METRICS_SERVER_RELEASE,
+  chart: 'metrics-server',
+  namespace: ns.metricsServer.name,
+  values: () => metricsServerValues(),
+  footprint: () => [{ component: 'metrics-server', replicas: 1, requests: server.requests }],
+};

@@ -1,4 +1,6 @@
-import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type Footprint, type PodSecurity, type Resources } from '../types.js';
+import { ns } from '../../namespaces.js';
+import type { ReleaseModule } from '../release.js';
+import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
 
 export const rolloutsDashboard = { name: 'argo-rollouts-dashboard', port: 3100 } as const;
 
@@ -130,7 +132,14 @@ export function argoRolloutsValues(): ArgoRolloutsValues {
 }
 
 /** The init container ends before the controller starts and asks for less than it: the pod's requests are the controller's. */
-export const argoRolloutsFootprint: Footprint[] = [
+
+export const argoRolloutsRelease: ReleaseModule = {
+  name: 'argo-rollouts',
+  chart: 'argo-rollouts',
+  namespace: ns.rollouts.name,
+  values: () => argoRolloutsValues(),
+  footprint: () => [
   { component: 'controller', replicas: 1, requests: controller.requests },
   { component: 'dashboard', replicas: 1, requests: dashboard.requests },
-];
+],
+};

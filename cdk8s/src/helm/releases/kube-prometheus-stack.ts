@@ -4,11 +4,15 @@ import {
   ALERTMANAGER_WEBHOOK_SECRET,
   alertmanagerConfig,
   alertmanagerConfigSelection,
+  alertmanagerReceiversSecret,
   receiverSettingsFor,
   type AlertmanagerConfig,
 } from '../../monitoring/alertmanager.js';
+import { STATUS_WEBHOOK } from '../../monitoring/status-webhook.js';
 import { ns } from '../../namespaces.js';
+import type { ReleaseModule } from '../release.js';
 import { resources, sumRequests, type Footprint, type Resources } from '../types.js';
+import { DEX_CLIENTS_SECRET, dexInternalUrl } from './dex.js';
 
 /** Names shared with the rest of the app (HTTPRoute backends, secrets, NetworkPolicy peers). */
 export const KPS_RELEASE = 'kube-prometheus-stack';
@@ -198,7 +202,7 @@ export function kubePrometheusStackValues(
   };
 }
 
-export const kubePrometheusStackFootprint = (nodes: number): Footprint[] => {
+const kubePrometheusStackFootprint = (nodes: number): Footprint[] => {
   const r = kpsResources;
   return [
     { component: 'prometheus (+config-reloader)', replicas: 1, requests: sumRequests(r.prometheus.requests, r.configReloader.requests) },
@@ -210,4 +214,35 @@ export const kubePrometheusStackFootprint = (nodes: number): Footprint[] => {
   ];
 };
 
-export const monitoringNamespace = ns.monitoring.name;
+export const kubePrometheusStackRelease: ReleaseModule = {
+  name: KPS_RELEASE,
+  chart: 'kube-prometheus-stack',
+  namespace: ns.monitoring.name,
+  subcharts: { grafana: 'grafana', 'kube-state-metrics': 'kube-state-metrics', 'prometheus-node-exporter': 'prometheus-node-exporter' },
+  // The largest release, with CRDs and an admission webhook Job: it gets longer than the others.
+  timeout: '15m',
+  secrets: () => [
+    {
+      namespace: ns.monitoring.name,
+      name: GRAFANA_ADMIN_SECRET,
+      keys: [
+        { key: 'admin-user', value: 'admin' },
+        { key: 'admin-password', generate: 'password' },
+      ],
+    },
+    {
+      namespace: ns.monitoring.name,
+      name: GRAFANA_OAUTH_SECRET,
+      // A Secret cannot be read across namespaces: Grafana gets a copy of its Dex client secret.
+      keys: [{ key: 'client-secret', copyFrom: { namespace: ns.auth.name, name: DEX_CLIENTS_SECRET, key: 'grafana' } }],
+    },
+    {
+      namespace: ns.monitoring.name,
+      name: ALERTMANAGER_WEBHOOK_SECRET,
+      keys: [{ key: 'token', copyFrom: { namespace: ns.apps.name, name: STATUS_WEBHOOK.secret.name, key: STATUS_WEBHOOK.secret.key } }],
+    },
+    alertmanagerReceiversSecret(ns.monitoring.name),
+  ],
+  values: ({ hosts, config, statusWebhookUrl }) => kubePrometheusStackValues(hosts, { statusWebhookUrl, dexInternalUrl, domain: config.domain }),
+  footprint: ({ nodes }) => kubePrometheusStackFootprint(nodes),
+};

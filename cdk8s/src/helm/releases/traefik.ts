@@ -1,5 +1,6 @@
+import type { ReleaseModule } from '../release.js';
 import { ns } from '../../namespaces.js';
-import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type Footprint, type PodSecurity, type Resources } from '../types.js';
+import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
 
 /**
  * Traefik v3 (chart `traefik` 41.3.0, appVersion v3.7.11) as the platform's Gateway API implementation.
@@ -163,4 +164,10 @@ export function traefikValues(): TraefikValues {
   };
 }
 
-export const traefikFootprint: Footprint[] = [{ component: 'traefik', replicas: 1, requests: proxy.requests }];
+export const traefikRelease: ReleaseModule = {
+  name: TRAEFIK_RELEASE,
+  chart: 'traefik',
+  namespace: TRAEFIK_NAMESPACE,
+  values: () => traefikValues(),
+  footprint: () => [{ component: 'traefik', replicas: 1, requests: proxy.requests }],
+};

@@ -1,5 +1,6 @@
+import type { ReleaseModule } from '../release.js';
 import { ns } from '../../namespaces.js';
-import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type Footprint, type PodSecurity, type Resources } from '../types.js';
+import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
 
 /**
  * The release name equals the chart name, so the chart's fullname (Service and Deployment name) is
@@ -65,4 +66,10 @@ export function blackboxExporterValues(): BlackboxExporterValues {
   };
 }
 
-export const blackboxExporterFootprint: Footprint[] = [{ component: 'blackbox-exporter', replicas: 1, requests: exporter.requests }];
+export const blackboxExporterRelease: ReleaseModule = {
+  name: BLACKBOX_RELEASE,
+  chart: 'prometheus-blackbox-exporter',
+  namespace: blackboxService.namespace,
+  values: () => blackboxExporterValues(),
+  footprint: () => [{ component: 'blackbox-exporter', replicas: 1, requests: exporter.requests }],
+};

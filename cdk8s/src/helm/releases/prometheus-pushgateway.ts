@@ -1,14 +1,18 @@
-import { PUSHGATEWAY } from '../../data/backup.js';
+import type { ReleaseModule } from '../release.js';
+import { serviceUrl } from '../../cluster-dns.js';
 import { ns } from '../../namespaces.js';
-import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type Footprint, type PodSecurity, type Resources } from '../types.js';
+import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
 
 /**
- * The Pushgateway: where the backup Jobs (cdk8s/src/data/backup.ts) push their outcome, since a batch
+ * The Pushgateway (chart prometheus-pushgateway, release of the same name): where the backup Jobs (cdk8s/src/data/backup.ts) push their outcome, since a batch
  * job does not live long enough to be scraped. The release name equals the chart name, so the chart's
  * fullname (Service, Deployment, PVC) is `prometheus-pushgateway`, Service port 9091 named `http`, and
  * its pods carry `app.kubernetes.io/name: prometheus-pushgateway`.
  */
-export const PUSHGATEWAY_RELEASE = PUSHGATEWAY.release;
+export const PUSHGATEWAY = { release: 'prometheus-pushgateway', namespace: ns.monitoring.name, port: 9091 } as const;
+export const pushgatewayUrl = () => serviceUrl(PUSHGATEWAY.release, PUSHGATEWAY.namespace, PUSHGATEWAY.port);
+/** Pod labels of the Pushgateway (the chart's selector labels). */
+export const pushgatewayPodLabels = { 'app.kubernetes.io/name': 'prometheus-pushgateway' } as const;
 
 export interface PushgatewayValues {
   readonly automountServiceAccountToken: boolean;
@@ -45,4 +49,10 @@ export function pushgatewayValues(): PushgatewayValues {
   };
 }
 
-export const pushgatewayFootprint: Footprint[] = [{ component: 'pushgateway', replicas: 1, requests: gateway.requests }];
+export const pushgatewayRelease: ReleaseModule = {
+  name: PUSHGATEWAY.release,
+  chart: 'prometheus-pushgateway',
+  namespace: PUSHGATEWAY.namespace,
+  values: () => pushgatewayValues(),
+  footprint: () => [{ component: 'pushgateway', replicas: 1, requests: gateway.requests }],
+};

@@ -1,6 +1,8 @@
 import type { Hosts } from '../../hosts.js';
-import { resources, type Footprint, type Resources } from '../types.js';
-import { groups } from './dex.js';
+import { ns } from '../../namespaces.js';
+import type { ReleaseModule } from '../release.js';
+import { resources, type Resources } from '../types.js';
+import { DEX_CLIENTS_SECRET, dexInternalUrl, groups } from './dex.js';
 
 export const OAUTH2_PROXY_SECRET = 'oauth2-proxy';
 export const oauth2ProxyService = { name: 'oauth2-proxy', port: 80 } as const;
@@ -65,4 +67,21 @@ export function oauth2ProxyValues(h: Hosts, dexInternalUrl: string, domain: stri
   };
 }
 
-export const oauth2ProxyFootprint: Footprint[] = [{ component: 'oauth2-proxy', replicas: 1, requests: proxyResources.requests }];
+export const oauth2ProxyRelease: ReleaseModule = {
+  name: 'oauth2-proxy',
+  chart: 'oauth2-proxy',
+  namespace: ns.auth.name,
+  secrets: () => [
+    {
+      namespace: ns.auth.name,
+      name: OAUTH2_PROXY_SECRET,
+      keys: [
+        { key: 'client-id', value: 'oauth2-proxy' },
+        { key: 'client-secret', copyFrom: { namespace: ns.auth.name, name: DEX_CLIENTS_SECRET, key: 'oauth2-proxy' } },
+        { key: 'cookie-secret', generate: 'password' },
+      ],
+    },
+  ],
+  values: ({ hosts, config }) => oauth2ProxyValues(hosts, dexInternalUrl, config.domain),
+  footprint: () => [{ component: 'oauth2-proxy', replicas: 1, requests: proxyResources.requests }],
+};

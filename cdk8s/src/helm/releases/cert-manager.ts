@@ -1,5 +1,6 @@
+import type { ReleaseModule } from '../release.js';
 import { ns } from '../../namespaces.js';
-import { resources, sumRequests, type Footprint, type Resources } from '../types.js';
+import { resources, sumRequests, type Resources } from '../types.js';
 
 /** cert-manager chart values (the parts set here). Its pods are already restricted-compliant by default. */
 export interface CertManagerValues {
@@ -41,8 +42,14 @@ export function certManagerValues(): CertManagerValues {
   };
 }
 
-export const certManagerFootprint: Footprint[] = [
+export const certManagerRelease: ReleaseModule = {
+  name: 'cert-manager',
+  chart: 'cert-manager',
+  namespace: ns.certManager.name,
+  values: () => certManagerValues(),
+  footprint: () => [
   { component: 'controller', replicas: 1, requests: controller.requests },
   { component: 'webhook', replicas: 1, requests: small.requests },
   { component: 'cainjector', replicas: 1, requests: sumRequests(controller.requests) },
-];
+],
+};
