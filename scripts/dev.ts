@@ -8,14 +8,24 @@ import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { readableLogLine } from './devConsole.js';
 import { services as declaredServices } from '../cdk8s/src/services.js';
-import { devServices, type DevService } from './devServices.js';
+import { devArgs, devServices, type DevService } from './devServices.js';
 import { STATUS_WEBHOOK } from '../cdk8s/src/monitoring/status-webhook.js';
 import { startDevObservability } from './observability/localStack.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const webhookToken = process.env[STATUS_WEBHOOK.tokenEnv] ?? randomBytes(24).toString('hex');
 // The webhook token is shown below (Alertmanager and curl need it); any other secret is made up for the session.
-const services = devServices(declaredServices, (env) => (env === STATUS_WEBHOOK.tokenEnv ? webhookToken : randomBytes(24).toString('hex')));
+const allServices = devServices(declaredServices, (env) => (env === STATUS_WEBHOOK.tokenEnv ? webhookToken : randomBytes(24).toString('hex')));
+const { only, monitoring } = (() => {
+  try {
+    return devArgs(process.argv.slice(2), allServices.map((s) => s.name));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+})();
+// Named services only when asked (`npm run dev -- course`): their calls still point at the others' ports.
+const services = only.length > 0 ? allServices.filter((s) => only.includes(s.name)) : allServices;
 const byName = (name: string) => services.find((s) => s.name === name);
 
 // One colour per service, in declaration order (cyan, magenta, yellow, green, blue, red).
@@ -87,14 +97,18 @@ ${services
   .filter((s) => s.apiUrl)
   .map((s) => `  ${`${s.name} ${s.apiUrl!.endsWith('/') ? 'page' : 'API'}`.padEnd(15)}${s.apiUrl}`)
   .join('\n')}
-  status JSON    http://localhost:${byName('status')?.port}/api/status
-  each service   /healthz  /readyz  /metrics
+${
+  byName('status')
+    ? `  status JSON    http://localhost:${byName('status')?.port}/api/status
   alert webhook  POST http://localhost:${byName('status')?.port}${STATUS_WEBHOOK.path}  (Authorization: Bearer ${process.env[STATUS_WEBHOOK.tokenEnv] ? `$${STATUS_WEBHOOK.tokenEnv}` : webhookToken})
+`
+    : ''
+}  each service   /healthz  /readyz  /metrics
 
   Ctrl-C stops everything.
 `);
 }
-if (!stopping) {
+if (!stopping && monitoring) {
   // Prometheus and Alertmanager built from their Go modules (the first time only; cached), loaded with the
   // same scrape labels, rules and routes as the cluster; alerts open incidents on the local status page.
   const observability = await startDevObservability({ statusUrl: `http://localhost:${byName('status')?.port}`, webhookToken }).catch((err: unknown) =>

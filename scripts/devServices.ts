@@ -33,3 +33,19 @@ export function devServices(decls: readonly ServiceDecl[], secret: (env: string)
     return { name: decl.name, port: decl.port, env, ...(apiUrl ? { apiUrl } : {}) };
   });
 }
+
+/**
+ * `npm run dev [-- <service>...] [--no-monitoring]`: which declared services to run (all when none is
+ * named) and whether to start the local Prometheus and Alertmanager.
+ */
+export function devArgs(args: readonly string[], declared: readonly string[]): { only: string[]; monitoring: boolean } {
+  const only: string[] = [];
+  let monitoring = true;
+  for (const arg of args) {
+    if (arg === '--no-monitoring') monitoring = false;
+    else if (arg.startsWith('-')) throw new Error(`npm run dev: unknown option ${arg} (usage: npm run dev -- [<service>...] [--no-monitoring])`);
+    else if (!declared.includes(arg)) throw new Error(`npm run dev: no service "${arg}" is declared (declared: ${declared.join(', ')})`);
+    else only.push(arg);
+  }
+  return { only, monitoring };
+}

@@ -9,6 +9,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import { hostPrefixes, type HostKey } from '../../cdk8s/src/hosts.js';
 import type { ServicesFile } from '../../cdk8s/src/services-file.js';
 
 export interface Release {
@@ -226,24 +228,46 @@ export function checkSecretReferences(specs: readonly SecretSpec[], file = 'secr
 /** `[registry[:port]/]path:tag`, lower-case path (Docker's rule), the tag as COURSEOPS_IMAGE_TAG allows it. */
 const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
+const dnsName = z.string().regex(DNS_SUBDOMAIN, 'must be a DNS name').refine((d) => d.includes('.'), 'must be a DNS name');
+const imageRef = z.string().regex(IMAGE_REF, 'must be an image reference with a tag');
+const serviceName = z.string().regex(DNS_LABEL, 'must be a DNS label');
+const servicesFileSchema = z
+  .object({
+    domain: dnsName,
+    hosts: z.record(z.enum(Object.keys(hostPrefixes) as [HostKey, ...HostKey[]]), dnsName),
+    services: z
+      .array(
+        z.object({
+          name: serviceName,
+          namespace: serviceName,
+          port: z.number().int('must be a port number').min(1, 'must be a port number').max(65535, 'must be a port number'),
+          image: imageRef,
+          ingress: z.object({ host: dnsName, path: z.string().startsWith('/', 'must start with /') }).optional(),
+          calls: z.array(z.object({ service: serviceName, soft: z.boolean() })),
+          probes: z.array(serviceName),
+          database: z.boolean(),
+        }),
+      )
+      .min(1, 'must be a non-empty array'),
+    backupImage: imageRef.optional(),
+    postgresImage: imageRef.optional(),
+  })
+  .refine((f) => f.backupImage === undefined || f.postgresImage !== undefined, {
+    path: ['postgresImage'],
+    message: 'must be given with backupImage (the backup image is built on it)',
+  })
+  .refine(
+    (f) => f.services.every((s) => [...s.calls.map((c) => c.service), ...s.probes].every((other) => f.services.some((o) => o.name === other))),
+    { path: ['services'], message: 'name a service that calls or probes one not declared' },
+  );
+
+/** dist/services.json (cdk8s/src/services-file.ts): refused, naming the field, when it is not what the synth writes. */
 export function parseServicesFile(data: unknown, file = 'services.json'): ServicesFile {
-  if (!isRecord(data)) throw new InputError(`${file}: expected an object`);
-  const { domain, services, backupImage, postgresImage } = data;
-  if (typeof domain !== 'string' || !DNS_SUBDOMAIN.test(domain) || !domain.includes('.')) throw new InputError(`${file}: domain must be a DNS name`);
-  if (!Array.isArray(services) || services.length === 0) throw new InputError(`${file}: services must be a non-empty array`);
-  const parsed = services.map((s, i) => {
-    if (!isRecord(s) || typeof s.name !== 'string' || !DNS_LABEL.test(s.name)) throw new InputError(`${file}: services[${i}].name must be a DNS label`);
-    if (typeof s.port !== 'number' || !Number.isInteger(s.port) || s.port < 1 || s.port > 65535) throw new InputError(`${file}: services[${i}].port must be a port number`);
-    if (typeof s.image !== 'string' || !IMAGE_REF.test(s.image)) throw new InputError(`${file}: services[${i}].image must be an image reference with a tag`);
-    return { name: s.name, port: s.port, image: s.image };
-  });
-  if (backupImage !== undefined && (typeof backupImage !== 'string' || !IMAGE_REF.test(backupImage))) {
-    throw new InputError(`${file}: backupImage must be an image reference with a tag`);
-  }
-  if (backupImage !== undefined && (typeof postgresImage !== 'string' || !IMAGE_REF.test(postgresImage))) {
-    throw new InputError(`${file}: postgresImage (the base of the backup image) must be an image reference with a tag`);
-  }
-  return { domain, services: parsed, ...(backupImage !== undefined ? { backupImage, postgresImage: postgresImage as string } : {}) };
+  const parsed = servicesFileSchema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const where = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+  throw new InputError(`${file}: ${where || 'the file'} ${issue.message}`);
 }
 
 export function parseHosts(data: unknown, file = 'hosts.json'): string[] {

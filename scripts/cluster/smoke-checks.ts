@@ -1,26 +1,4 @@
-/** Pure pieces of `npm run smoke`: which host serves what, and how answers are judged. */
-
-export type HostRole = 'course' | 'teacher' | 'status' | 'grafana' | 'kibana' | 'prometheus' | 'alertmanager' | 'rollouts';
-
-/** First DNS labels that identify each role's host, in preference order ("api" may serve both APIs). */
-export const ROLE_LABELS: Record<HostRole, string[]> = {
-  course: ['course', 'courses', 'api'],
-  teacher: ['teacher', 'teachers', 'api'],
-  status: ['status'],
-  grafana: ['grafana'],
-  kibana: ['kibana'],
-  prometheus: ['prometheus'],
-  alertmanager: ['alertmanager'],
-  rollouts: ['rollouts', 'argo-rollouts', 'argo'],
-};
-
-export function pickHost(hosts: readonly string[], role: HostRole): string | undefined {
-  for (const label of ROLE_LABELS[role]) {
-    const host = hosts.find((h) => h.split('.')[0] === label);
-    if (host) return host;
-  }
-  return undefined;
-}
+/** Pure pieces of `npm run smoke`: how answers are judged. */
 
 export interface PromTarget {
   health: string;

@@ -5,6 +5,7 @@
  * dist/hosts.json are resolved to 127.0.0.1 here, so /etc/hosts is not needed for the smoke test), with
  * TLS verified against the cluster's root CA (the Secret of the synthesized cert-manager CA Certificate,
  * else a Secret named courseops-ca) unless --insecure:
+ *   every declared service's public route (dist/services.json) answering through the Gateway,
  *   course + teacher APIs (create a course, create a teacher, assign, list), status page,
  *   Prometheus targets all up (API server service proxy, no auth bypass), Elasticsearch green,
  *   Grafana, Kibana (and the oauth2-proxy protected UIs) answering with a login redirect or 401.
@@ -18,14 +19,14 @@ import path from 'node:path';
 import { KUBE_CONTEXT, renderCommand, spawnRunner } from './commands.js';
 import { REPO_ROOT, checkSwitches, fail, parseFlags, userPath } from './cli.js';
 import { distComplete, loadDist } from './inputs.js';
-import { behindAuth, describeTarget, notGreen, pickHost, targetsNotUp, type HostRole } from './smoke-checks.js';
+import { behindAuth, describeTarget, notGreen, targetsNotUp } from './smoke-checks.js';
 import { assertTools, lookupOnPath, TOOLS } from './prerequisites.js';
 
 const HELP = `Usage: npm run smoke [-- [--insecure] [--context CTX] [--dist DIR] [--targets-timeout SECONDS] [--dry-run]]
 
   --insecure                 do not verify TLS (default: verify against the cluster's root CA Secret)
   --context CTX              kubeconfig context (default: ${KUBE_CONTEXT})
-  --dist DIR                 where hosts.json and helm/releases.json are (default: dist)
+  --dist DIR                 where services.json and helm/releases.json are (default: dist)
   --targets-timeout SECONDS  how long Prometheus targets may take to all be up (default: 180)
   --dry-run                  list the checks and kubectl commands, run nothing
 `;
@@ -115,25 +116,27 @@ async function main(): Promise<void> {
 
   if (!distComplete(distDir)) throw new Error(`${distDir} is missing or incomplete: run \`npm run synth\` (or \`npm run up\`) first`);
   const dist = loadDist(distDir);
-  const { hosts, releases } = dist;
+  const { hosts, releases, declared } = dist;
   const caArgs = dist.caSecret
     ? ['-n', dist.caSecret.namespace, 'get', 'secret', dist.caSecret.name, '-o', 'json']
     : ['get', 'secret', '-A', '--field-selector', 'metadata.name=courseops-ca', '-o', 'json'];
   const promNamespace = releases.find((r) => r.chart === 'kube-prometheus-stack')?.namespace ?? 'monitoring';
   const targetsPath = `/api/v1/namespaces/${promNamespace}/services/prometheus-operated:web/proxy/api/v1/targets?state=active`;
-  const host = (role: HostRole): string => {
-    const h = pickHost(hosts, role);
-    if (!h) throw new Error(`no host for ${role} in ${path.join(distDir, 'hosts.json')} (expected one starting with ${role}.)`);
-    return h;
+  // Hosts and routes as declared (dist/services.json): a service's API is its ingress host and path.
+  const routed = declared.services.filter((s) => s.ingress);
+  const routeOf = (service: string): string => {
+    const ingress = declared.services.find((s) => s.name === service)?.ingress;
+    if (!ingress) throw new Error(`${service} has no public route in ${path.join(distDir, 'services.json')}`);
+    return `https://${ingress.host}${ingress.path.replace(/\/$/, '')}`;
   };
+  const uis = ['grafana', 'kibana', 'prometheus', 'alertmanager', 'rollouts'] as const;
 
   if (flags.dryRun) {
     const lines = [
       '# smoke checks (dry run: nothing is run)',
       renderCommand({ argv: ['kubectl', '--context', context, ...caArgs] }),
-      ...(['course', 'teacher', 'status', 'grafana', 'kibana', 'prometheus', 'alertmanager', 'rollouts'] as HostRole[]).map(
-        (r) => `# ${r}: ${pickHost(hosts, r) ? `https://${pickHost(hosts, r)}/` : '(no host)'}`,
-      ),
+      ...routed.map((s) => `# ${s.name}: ${routeOf(s.name)}`),
+      ...uis.map((ui) => `# ${ui}: https://${declared.hosts[ui]}/`),
       renderCommand({ argv: ['kubectl', '--context', context, 'get', '--raw', targetsPath] }),
       renderCommand({ argv: ['kubectl', '--context', context, 'get', 'elasticsearches.elasticsearch.k8s.elastic.co', '-A', '-o', 'json'] }),
     ];
@@ -160,14 +163,24 @@ async function main(): Promise<void> {
   const suffix = randomUUID().slice(0, 8);
 
   const checks: Check[] = [
+    ...routed.map(
+      (s): Check => ({
+        name: `${s.name}: its public route answers through the Gateway`,
+        run: async () => {
+          const answer = await request(routeOf(s.name), opts);
+          if (answer.status >= 400) throw new Error(`GET ${routeOf(s.name)}: ${answer.status} ${answer.body.slice(0, 200)}`);
+          return `${answer.status}`;
+        },
+      }),
+    ),
     {
       name: 'course API: create and read a course through the Gateway',
       run: async () => {
-        const base = `https://${host('course')}`;
-        const created = await request(`${base}/api/courses`, opts, 'POST', { title: `Smoke test ${suffix}`, credits: 3 });
+        const courses = routeOf('course');
+        const created = await request(courses, opts, 'POST', { title: `Smoke test ${suffix}`, credits: 3 });
         expectStatus(created, 201, 'POST /api/courses');
         state.courseId = (JSON.parse(created.body) as { id: string }).id;
-        expectStatus(await request(`${base}/api/courses/${state.courseId}`, opts), 200, 'GET /api/courses/:id');
+        expectStatus(await request(`${courses}/${state.courseId}`, opts), 200, 'GET /api/courses/:id');
         return `course ${state.courseId}`;
       },
     },
@@ -175,12 +188,12 @@ async function main(): Promise<void> {
       name: 'teacher API: create a teacher, assign the course, list it',
       run: async () => {
         if (!state.courseId) throw new Error('skipped: needs the course from the previous check');
-        const base = `https://${host('teacher')}`;
-        const created = await request(`${base}/api/teachers`, opts, 'POST', { name: `Smoke ${suffix}`, email: `smoke-${suffix}@example.test` });
+        const teachers = routeOf('teacher');
+        const created = await request(teachers, opts, 'POST', { name: `Smoke ${suffix}`, email: `smoke-${suffix}@example.test` });
         expectStatus(created, 201, 'POST /api/teachers');
         state.teacherId = (JSON.parse(created.body) as { id: string }).id;
-        expectStatus(await request(`${base}/api/teachers/${state.teacherId}/courses`, opts, 'POST', { courseId: state.courseId }), 201, 'POST /api/teachers/:id/courses');
-        const list = await request(`${base}/api/teachers/${state.teacherId}/courses`, opts);
+        expectStatus(await request(`${teachers}/${state.teacherId}/courses`, opts, 'POST', { courseId: state.courseId }), 201, 'POST /api/teachers/:id/courses');
+        const list = await request(`${teachers}/${state.teacherId}/courses`, opts);
         expectStatus(list, 200, 'GET /api/teachers/:id/courses');
         const parsed = JSON.parse(list.body) as { items: { courseId: string; course: unknown }[]; degraded: boolean };
         const item = parsed.items.find((i) => i.courseId === state.courseId);
@@ -191,7 +204,7 @@ async function main(): Promise<void> {
     {
       name: 'status page: GET / and /api/status',
       run: async () => {
-        const base = `https://${host('status')}`;
+        const base = routeOf('status');
         const page = await request(`${base}/`, opts);
         expectStatus(page, 200, 'GET /');
         const api = await request(`${base}/api/status`, opts);
@@ -227,13 +240,11 @@ async function main(): Promise<void> {
         return `${total} cluster(s) green`;
       },
     },
-    ...(['grafana', 'kibana', 'prometheus', 'alertmanager', 'rollouts'] as const)
-      .filter((role) => role === 'grafana' || role === 'kibana' || pickHost(hosts, role))
-      .map(
+    ...uis.map(
         (role): Check => ({
           name: `${role}: reachable, asks for login without credentials`,
           run: async () => {
-            const answer = await request(`https://${host(role)}/`, opts);
+            const answer = await request(`https://${declared.hosts[role]}/`, opts);
             const location = typeof answer.headers.location === 'string' ? answer.headers.location : undefined;
             if (!behindAuth(answer.status, location)) throw new Error(`expected a login redirect or 401, got ${answer.status}${location ? ` -> ${location}` : ''}`);
             return `${answer.status}${location ? ` -> ${location}` : ''}`;
@@ -256,8 +267,8 @@ async function main(): Promise<void> {
 
   // Leave nothing behind (best effort; deleting the teacher removes its assignment).
   try {
-    if (state.teacherId) await request(`https://${host('teacher')}/api/teachers/${state.teacherId}`, opts, 'DELETE');
-    if (state.courseId) await request(`https://${host('course')}/api/courses/${state.courseId}`, opts, 'DELETE');
+    if (state.teacherId) await request(`${routeOf('teacher')}/${state.teacherId}`, opts, 'DELETE');
+    if (state.courseId) await request(`${routeOf('course')}/${state.courseId}`, opts, 'DELETE');
   } catch {
     // ignore
   }

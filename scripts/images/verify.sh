@@ -40,12 +40,11 @@ echo "base image: $base"
 
 failed=0
 port=39100
-# "name port" per declared service: no list of its own here.
-mapfile -t declared < <(npx tsx -e "import('./cdk8s/src/services.ts').then((m) => { for (const s of m.services) console.log(s.name + ' ' + s.port); })")
+# "name port image" per declared service: no list of its own here.
+mapfile -t declared < <(npx tsx scripts/images/declared.ts)
 for entry in "${declared[@]}"; do
-  read -r service service_port <<<"$entry"
+  read -r service service_port image <<<"$entry"
   port=$((port + 1))
-  image=courseops/$service:dev
   echo "== $service: building $image"
   if ! build_log=$(docker build -q -f services/Dockerfile --build-arg "SERVICE=$service" --build-arg "PORT=$service_port" --build-arg "BASE_IMAGE=$base" -t "$image" . 2>&1); then
     echo "$build_log"; echo "images: build of $service FAILED"; exit 1

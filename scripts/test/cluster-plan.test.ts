@@ -9,7 +9,7 @@ import { parseFlags } from '../cluster/cli.js';
 import { shellQuote } from '../cluster/commands.js';
 import { loadDist, type DistInputs } from '../cluster/inputs.js';
 import { buildPlan, helmCommand, hostsLine, renderPlan, waitCommands } from '../cluster/plan.js';
-import { FIXTURE_HOSTS, writeFixtureDist } from '../cluster/testing/fixture-dist.js';
+import { FIXTURE_HOSTS, FIXTURE_SERVICES, writeFixtureDist } from '../cluster/testing/fixture-dist.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 let dir: string;
@@ -201,7 +201,11 @@ describe('npx tsx scripts/cluster/up.ts --dry-run', () => {
   it('smoke --dry-run lists the checks against the hosts of dist/', async () => {
     const { stdout } = await run(tsx, ['scripts/cluster/smoke.ts', '--dry-run', '--dist', path.join(dir, 'dist')], { cwd: root });
     expect(stdout).toContain('kubectl --context kind-courseops -n cert-manager get secret courseops-root-ca -o json');
-    expect(stdout).toContain('# course: https://course.courseops.test/');
+    // Each declared route and UI host, as dist/services.json names them (no guessing from host names).
+    expect(stdout).toContain('# course: https://api.courseops.test/api/courses');
+    expect(stdout).toContain('# teacher: https://api.courseops.test/api/teachers');
+    expect(stdout).toContain('# status: https://status.courseops.test');
+    expect(stdout).toContain('# rollouts: https://rollouts.courseops.test/');
     expect(stdout).toContain("get --raw '/api/v1/namespaces/monitoring/services/prometheus-operated:web/proxy/api/v1/targets?state=active'");
   });
 
@@ -237,7 +241,11 @@ describe('the plan follows the synthesized config (dist/services.json)', () => {
   });
 
   it('refuses a services.json that is not what the synth writes, naming the field', () => {
-    const bad = writeFixtureDist(path.join(dir, 'dist-bad'), { domain: 'courseops.test', services: [{ name: 'course', port: 3001, image: 'courseops/course' }] });
-    expect(() => loadDist(bad)).toThrow(/services\[0\]\.image must be an image reference with a tag/);
+    const untagged = { ...FIXTURE_SERVICES, services: [{ ...FIXTURE_SERVICES.services[0]!, image: 'courseops/course' }] };
+    expect(() => loadDist(writeFixtureDist(path.join(dir, 'dist-bad'), untagged))).toThrow(/services\[0\]\.image must be an image reference with a tag/);
+    const { hosts: _hosts, ...hostless } = FIXTURE_SERVICES;
+    expect(() => loadDist(writeFixtureDist(path.join(dir, 'dist-hostless'), hostless))).toThrow(/services\.json: hosts /);
+    const dangling = { ...FIXTURE_SERVICES, services: FIXTURE_SERVICES.services.filter((s) => s.name !== 'course') };
+    expect(() => loadDist(writeFixtureDist(path.join(dir, 'dist-dangling'), dangling))).toThrow(/services name a service that calls or probes one not declared/);
   });
 });

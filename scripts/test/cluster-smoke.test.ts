@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { behindAuth, describeTarget, notGreen, pickHost, targetsNotUp } from '../cluster/smoke-checks.js';
+import { behindAuth, describeTarget, notGreen, targetsNotUp } from '../cluster/smoke-checks.js';
 import { InputError, parseHosts, parseManifestObjects, parseReleases } from '../cluster/inputs.js';
 
 describe('smoke checks', () => {
   const hosts = ['course.courseops.test', 'teacher.courseops.test', 'status.courseops.test', 'grafana.courseops.test', 'kibana.courseops.test'];
-
-  it('picks the host of each service by its first label, falling back to api.', () => {
-    expect(pickHost(hosts, 'course')).toBe('course.courseops.test');
-    expect(pickHost(hosts, 'teacher')).toBe('teacher.courseops.test');
-    expect(pickHost(['api.courseops.test', 'status.courseops.test'], 'teacher')).toBe('api.courseops.test');
-    expect(pickHost(hosts, 'prometheus')).toBeUndefined();
-  });
 
   it('lists Prometheus targets that are not up', () => {
     const body = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { services, type ServiceDecl } from '../../cdk8s/src/services.js';
-import { devServices } from '../devServices.js';
+import { devArgs, devServices } from '../devServices.js';
 
 const secret = (env: string) => `secret-of-${env}`;
 
@@ -40,5 +40,13 @@ describe('npm run dev runs what is declared (scripts/devServices.ts)', () => {
   it('names a call to a service nobody declared', () => {
     const broken: ServiceDecl = { ...services[0]!, name: 'broken', calls: [{ service: 'nobody', soft: true, urlEnv: 'X_URL' }] };
     expect(() => devServices([broken], secret)).toThrow(/"nobody", which is not declared/);
+  });
+
+  it('runs the named services only, and the local monitoring unless told not to', () => {
+    const declared = services.map((s) => s.name);
+    expect(devArgs([], declared)).toEqual({ only: [], monitoring: true });
+    expect(devArgs(['teacher', '--no-monitoring'], declared)).toEqual({ only: ['teacher'], monitoring: false });
+    expect(() => devArgs(['grades'], declared)).toThrow(/no service "grades" is declared \(declared: course, teacher, status\)/);
+    expect(() => devArgs(['--fast'], declared)).toThrow(/unknown option --fast/);
   });
 });

@@ -127,10 +127,31 @@ export const FIXTURE_SECRETS = [
 /** dist/services.json as the synth writes it with the default config (cdk8s/src/services-file.ts). */
 export const FIXTURE_SERVICES = {
   domain: 'courseops.test',
+  hosts: Object.fromEntries(
+    ['api', 'status', 'grafana', 'prometheus', 'alertmanager', 'rollouts', 'kibana', 'dex'].map((key) => [key, `${key}.courseops.test`]),
+  ),
   services: [
-    { name: 'course', port: 3001, image: 'courseops/course:dev' },
-    { name: 'teacher', port: 3002, image: 'courseops/teacher:dev' },
-    { name: 'status', port: 3003, image: 'courseops/status:dev' },
+    { name: 'course', namespace: 'courseops', port: 3001, image: 'courseops/course:dev', ingress: { host: 'api.courseops.test', path: '/api/courses' }, calls: [], probes: [], database: true },
+    {
+      name: 'teacher',
+      namespace: 'courseops',
+      port: 3002,
+      image: 'courseops/teacher:dev',
+      ingress: { host: 'api.courseops.test', path: '/api/teachers' },
+      calls: [{ service: 'course', soft: true }],
+      probes: [],
+      database: true,
+    },
+    {
+      name: 'status',
+      namespace: 'courseops',
+      port: 3003,
+      image: 'courseops/status:dev',
+      ingress: { host: 'status.courseops.test', path: '/' },
+      calls: [],
+      probes: ['course', 'teacher'],
+      database: true,
+    },
   ],
   backupImage: 'courseops/backup:dev',
   postgresImage: 'docker.io/library/postgres:18.6',
