@@ -40,10 +40,12 @@ echo "base image: $base"
 
 failed=0
 port=39100
-# "name port image" per declared service: no list of its own here.
+# What to build, from the declarations (scripts/images/declared.ts): no list of its own here.
 mapfile -t declared < <(npx tsx scripts/images/declared.ts)
+backup_entry=
 for entry in "${declared[@]}"; do
-  read -r service service_port image <<<"$entry"
+  case "$entry" in backup\ *) backup_entry=$entry; continue ;; esac
+  read -r _ service service_port image <<<"$entry"
   port=$((port + 1))
   echo "== $service: building $image"
   if ! build_log=$(docker build -q -f services/Dockerfile --build-arg "SERVICE=$service" --build-arg "PORT=$service_port" --build-arg "BASE_IMAGE=$base" -t "$image" . 2>&1); then
@@ -71,17 +73,19 @@ done
 # /usr/local/bin/node (the official node images; not the debootstrap fallback). Checked: a numeric non-root
 # user, node and pg_dump run, and the CLI works on a read-only root filesystem (list of an empty folder).
 # The databases' image (cdk8s/src/data/postgresql.ts), passed to the build: the Dockerfile has no copy of it.
-pg_image=$(npx tsx -e "import('./cdk8s/src/data/postgresql.ts').then((m) => console.log(m.POSTGRES_IMAGE))")
-if [ "$base" = courseops-local/node:20 ] || ! { docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull -q "$pg_image" >/dev/null 2>&1; }; then
+read -r _ backup_image pg_image backed_up <<<"$backup_entry"
+if [ -z "$backup_entry" ]; then
+  echo "== backup: no declared service has a database"
+elif [ "$base" = courseops-local/node:20 ] || ! { docker image inspect "$pg_image" >/dev/null 2>&1 || docker pull -q "$pg_image" >/dev/null 2>&1; }; then
   echo "== backup: skipped (needs $pg_image and an official Node.js image)"
 else
-  echo "== backup: building courseops/backup:dev"
-  if ! build_log=$(docker build -q -f scripts/backup/Dockerfile --build-arg "POSTGRES_IMAGE=$pg_image" --build-arg "NODE_IMAGE=$base" -t courseops/backup:dev . 2>&1); then
+  echo "== backup: building $backup_image"
+  if ! build_log=$(docker build -q -f scripts/backup/Dockerfile --build-arg "POSTGRES_IMAGE=$pg_image" --build-arg "NODE_IMAGE=$base" -t "$backup_image" . 2>&1); then
     echo "$build_log"; echo "images: build of backup FAILED"; exit 1
   fi
-  user=$(docker run --rm --entrypoint id courseops/backup:dev -u)
-  out=$(docker run --rm --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges courseops/backup:dev list course --dir /tmp 2>&1 || true)
+  user=$(docker run --rm --entrypoint id "$backup_image" -u)
+  out=$(docker run --rm --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges "$backup_image" list "$backed_up" --dir /tmp 2>&1 || true)
   echo "   uid: $user, list: $out"
-  if [ "$user" = 0 ] || ! grep -q "no backup of course in /tmp" <<<"$out"; then failed=1; fi
+  if [ "$user" = 0 ] || ! grep -q "no backup of $backed_up in /tmp" <<<"$out"; then failed=1; fi
 fi
 [ "$failed" = 0 ] && echo "images: all checks passed" || { echo "images: FAILED"; exit 1; }

@@ -151,7 +151,7 @@ describe('adding a service takes the two steps of cdk8s/README.md', () => {
     expect(plan).toContain(`docker build -f services/Dockerfile --build-arg SERVICE=grades --build-arg PORT=${port} -t courseops/grades:dev .`);
     expect(plan).toContain('kind load docker-image courseops/grades:dev');
     const { stdout: images } = await inCopy('npx', ['tsx', 'scripts/images/declared.ts']);
-    expect(images).toContain(`grades ${port} courseops/grades:dev\n`);
+    expect(images).toContain(`service grades ${port} courseops/grades:dev\n`);
     const { stdout: backup } = await inCopy('npx', ['tsx', '--conditions=source', 'scripts/backup/cli.ts', 'backup', 'grades', '--dry-run']);
     expect(backup).toContain('create job grades-backup-manual-');
   }, 120_000);
