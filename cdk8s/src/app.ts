@@ -18,8 +18,9 @@ import { NamespacesChart } from './platform/namespaces.js';
 import { UiRoutesChart } from './platform/ui-routes.js';
 import { SecretRegistry, type SecretSpec } from './secrets.js';
 import { services as declaredServices, status, type ServiceDecl } from './services.js';
-import { TlsChart } from './tls/ca.js';
+import { issuerName, TlsChart } from './tls/ca.js';
 import { GatewayChart } from './gateway/chart.js';
+import { gatewayParent, HTTP_LISTENER } from './gateway/gateway.js';
 import { hostRoutesIn } from './gateway/host-route.js';
 import { STATUS_WEBHOOK } from './monitoring/status-webhook.js';
 
@@ -42,8 +43,6 @@ export interface Platform {
 export interface BuildOptions {
   readonly config?: PlatformConfig;
   readonly services?: readonly ServiceDecl[];
-  /** kind nodes, for DaemonSet pods in the resource budget (kind-config.yaml: one control-plane node). */
-  readonly nodes?: number;
 }
 
 /** Builds the whole platform in memory (no file is written): used by main.ts, the tests and the benchmark. */
@@ -51,13 +50,19 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
   const config = options.config ?? defaultConfig;
   const services = options.services ?? declaredServices;
   const hosts = hostsFor(config.domain);
+  for (const name of config.externalDatabases) {
+    if (!services.some((s) => s.name === name && s.database)) {
+      throw new Error(`databases.external names "${name}", which is not a declared service with a database (${services.filter((s) => s.database).map((s) => s.name).join(', ')})`);
+    }
+  }
   const secrets = new SecretRegistry();
   const app = new App({ outdir: 'dist/manifests' });
   const charts: { file: string; chart: Chart }[] = [];
   const add = (name: string, chart: Chart) => charts.push({ file: `${String(charts.length).padStart(2, '0')}-${name}.yaml`, chart });
 
-  add('namespaces', new NamespacesChart(app, 'namespaces'));
-  add('tls', new TlsChart(app, 'tls'));
+  add('namespaces', new NamespacesChart(app, 'namespaces', { config }));
+  // A ClusterIssuer the cluster already has needs nothing of ours.
+  if (config.tls.kind !== 'cluster-issuer') add('tls', new TlsChart(app, 'tls', { tls: config.tls, challengeListener: gatewayParent(HTTP_LISTENER) }));
   for (const decl of services) {
     const chart = new Chart(app, decl.name, { namespace: ns.apps.name });
     new Microservice(chart, 'Service', {
@@ -75,16 +80,15 @@ export function buildPlatform(options: BuildOptions = {}): Platform {
   add('alerting', new AlertingChart(app, 'alerting', { services: services.map((s) => s.name) }));
   add('dashboards', new DashboardsChart(app, 'dashboards', { services: services.map((s) => s.name) }));
   add('probes', new ProbesChart(app, 'probes', { services, hosts }));
-  add('logging', new LoggingChart(app, 'logging', { hosts, secrets }));
+  add('logging', new LoggingChart(app, 'logging', { hosts, secrets, config }));
   // Last: its listeners admit the namespaces of every HostRoute declared above.
-  add('gateway', new GatewayChart(app, 'gateway', { hosts, routes: hostRoutesIn(app) }));
+  add('gateway', new GatewayChart(app, 'gateway', { hosts, routes: hostRoutesIn(app), issuer: issuerName(config.tls) }));
 
   const statusDecl = services.find((s) => s.name === status.name) ?? status;
   const releases = platformReleases({
     config,
     hosts,
     secrets,
-    nodes: options.nodes ?? 1,
     statusWebhookUrl: `${clusterUrl(statusDecl, ns.apps.name)}${STATUS_WEBHOOK.path}`,
   });
   return { app, charts, releases, secrets: secrets.list(), hosts, config, services };

@@ -93,15 +93,16 @@ export const BUDGET_MEMORY = 8 * 2 ** 30;
 const fmtCpu = (c: number) => `${Math.round(c * 1000)}m`;
 const fmtMem = (m: number) => (m >= 2 ** 30 ? `${(m / 2 ** 30).toFixed(2)}Gi` : `${Math.round(m / 2 ** 20)}Mi`);
 
-export function formatSummary(rows: readonly NamespaceRequests[]): string {
+/** The requests per namespace and their total; `budget` (the kind profile's 8 GiB laptop) is checked when given. */
+export function formatSummary(rows: readonly NamespaceRequests[], budget: number | undefined = BUDGET_MEMORY): string {
   const lines = rows.map(
     (r) => `  ${r.namespace.padEnd(16)} pods ${String(r.pods).padStart(3)}   cpu ${fmtCpu(r.cpu).padStart(6)}   memory ${fmtMem(r.memory).padStart(8)}`,
   );
   const total = rows.reduce((t, r) => ({ cpu: t.cpu + r.cpu, memory: t.memory + r.memory, pods: t.pods + r.pods }), { cpu: 0, memory: 0, pods: 0 });
-  const ok = total.memory <= BUDGET_MEMORY;
+  const ok = budget === undefined || total.memory <= budget;
   lines.push(
     `  ${'TOTAL'.padEnd(16)} pods ${String(total.pods).padStart(3)}   cpu ${fmtCpu(total.cpu).padStart(6)}   memory ${fmtMem(total.memory).padStart(8)}` +
-      `   ${ok ? '<=' : '>'} 8Gi budget: ${ok ? 'OK' : 'OVER BUDGET'}`,
+      (budget === undefined ? '' : `   ${ok ? '<=' : '>'} ${budget / 2 ** 30}Gi budget: ${ok ? 'OK' : 'OVER BUDGET'}`),
   );
   return lines.join('\n');
 }

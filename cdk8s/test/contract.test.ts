@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlatform } from '../src/app.js';
-import { configFromEnv } from '../src/config.js';
+import { resolveConfig } from '../src/config-file.js';
 import { hostList, hosts } from '../src/hosts.js';
 import { render } from '../src/synth.js';
 import { synthesized } from './support/platform.js';
@@ -108,7 +108,7 @@ describe('dist/hosts.json', () => {
 
 describe('configuration from the environment', () => {
   it('COURSEOPS_IMAGE_TAG changes every service image and nothing else', () => {
-    const config = configFromEnv({ COURSEOPS_IMAGE_TAG: 'abc123' });
+    const config = resolveConfig({ env: { COURSEOPS_IMAGE_TAG: 'abc123' } });
     const other = render(buildPlatform({ config }));
     const images = [...JSON.stringify(other.objects).matchAll(/"image":"([^"]+)"/g)].map((m) => m[1]);
     expect(images).toEqual(expect.arrayContaining(['courseops/course:abc123', 'courseops/teacher:abc123', 'courseops/status:abc123']));
@@ -116,7 +116,7 @@ describe('configuration from the environment', () => {
   });
 
   it('rejects a malformed tag or domain', () => {
-    expect(() => configFromEnv({ COURSEOPS_IMAGE_TAG: 'bad tag' })).toThrow(/image tag/);
-    expect(() => configFromEnv({ COURSEOPS_DOMAIN: 'not_a_domain' })).toThrow(/DNS name/);
+    expect(() => resolveConfig({ env: { COURSEOPS_IMAGE_TAG: 'bad tag' } })).toThrow(/image tag/);
+    expect(() => resolveConfig({ env: { COURSEOPS_DOMAIN: 'not_a_domain' } })).toThrow(/DNS name/);
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { certManagerSchemas } from './support/cert-manager-schemas.js';
-import { crdValidators, newAjv } from './support/crd-schemas.js';
-import { gatewayApiCrdFiles, traefikCrdFiles } from './support/module-crds.js';
+import { crdValidators } from './support/crd-schemas.js';
+import { certManagerCrdFiles, gatewayApiCrdFiles, traefikCrdFiles } from './support/module-crds.js';
 import { id, podTemplate, synthesized, type K8sObject } from './support/platform.js';
 import { StrictTypes } from './support/strict-types.js';
 
@@ -10,10 +9,14 @@ import { StrictTypes } from './support/strict-types.js';
  * - core kinds: kubernetes-models (types, enums, required, formats) plus an unknown-field check
  *   against the same package's declarations (kubernetes-models accepts unknown fields);
  * - custom resources: the CRD's openAPIV3Schema for the served version (../shared/crds; the Gateway API
- *   and Traefik CRDs from their pinned Go modules, support/module-crds.ts), with unknown fields rejected
+ *   Traefik and cert-manager CRDs from their pinned Go modules, support/module-crds.ts), with unknown fields rejected
  *   (additionalProperties: false injected, see strictify).
  */
-const { objects } = synthesized();
+const kindObjects = synthesized('kind').objects;
+const kindJson = new Set(kindObjects.map((o) => JSON.stringify(o)));
+/** The kind profile's objects, and the cluster profile's wherever they differ (support/platform.ts clusterTestConfig). */
+const objects = [...kindObjects, ...synthesized('cluster').objects.filter((o) => !kindJson.has(JSON.stringify(o)))];
+const named = (o: K8sObject) => `${kindObjects.includes(o) ? 'kind' : 'cluster'} ${id(o)}`;
 
 /** apiVersion -> kubernetes-models module path. */
 const modelPath = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion : `v1`);
@@ -47,6 +50,7 @@ const CRD_FILES = [
   'eck/resources/beat.k8s.elastic.co_beats.yaml',
   ...gatewayApiCrdFiles(),
   ...traefikCrdFiles(),
+  ...certManagerCrdFiles(),
 ];
 
 const coreKinds = [...new Set(objects.filter(isCore).map((o) => `${o.apiVersion} ${o.kind}`))];
@@ -67,7 +71,7 @@ describe('core kinds (kubernetes-models)', () => {
     );
   });
 
-  it.each(core.map((o) => [id(o), o] as const))('%s validates', async (_name, obj) => {
+  it.each(core.map((o) => [named(o), o] as const))('%s validates', async (_name, obj) => {
     const Model = (await modelModule(obj.apiVersion))[obj.kind];
     expect(Model, `kubernetes-models has ${obj.apiVersion} ${obj.kind}`).toBeDefined();
     expect(() => new Model!(obj).validate()).not.toThrow();
@@ -85,8 +89,6 @@ describe('core kinds (kubernetes-models)', () => {
 
 describe('custom resources (CRD schemas from ../shared/crds and the pinned Go modules)', () => {
   const validators = crdValidators(CRD_FILES);
-  const ajv = newAjv();
-  for (const [key, schema] of Object.entries(certManagerSchemas)) validators.set(key, ajv.compile(schema));
   const custom = objects.filter((o) => !isCore(o));
 
   it('has a schema for every custom kind the app writes', () => {
@@ -94,7 +96,7 @@ describe('custom resources (CRD schemas from ../shared/crds and the pinned Go mo
     expect(missing).toEqual([]);
   });
 
-  it.each(custom.map((o) => [id(o), o] as const))('%s validates', (_name, obj) => {
+  it.each(custom.map((o) => [named(o), o] as const))('%s validates', (_name, obj) => {
     const validate = validators.get(`${obj.apiVersion} ${obj.kind}`)!;
     const ok = validate(obj);
     expect(ok ? [] : validate.errors?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`)).toEqual([]);

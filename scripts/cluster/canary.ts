@@ -10,7 +10,7 @@
  */
 import https from 'node:https';
 import { buildPlatform } from '../../cdk8s/src/app.js';
-import { configFromEnv } from '../../cdk8s/src/config.js';
+import { loadConfig } from '../../cdk8s/src/config-file.js';
 import { hostsFor } from '../../cdk8s/src/hosts.js';
 import { services } from '../../cdk8s/src/services.js';
 import { render } from '../../cdk8s/src/synth.js';
@@ -23,7 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The service container's env in the Rollout as synthesized: what the patch keeps. */
 function synthesizedEnv(service: string): EnvVar[] {
-  const { objects } = render(buildPlatform({ config: configFromEnv() }));
+  const { objects } = render(buildPlatform({ config: loadConfig() }));
   const rollout = objects.find((o) => o.kind === 'Rollout' && (o.metadata as { name: string }).name === service) as
     | { spec: { template: { spec: { containers: { name: string; env?: EnvVar[] }[] } } } }
     | undefined;
@@ -36,7 +36,7 @@ function startTraffic(service: string): { stop: () => void; counts: Map<string, 
   const decl = services.find((s) => s.name === service);
   const counts = new Map<string, number>();
   if (!decl?.ingress) return { stop: () => undefined, counts };
-  const host = hostsFor(configFromEnv().domain)[decl.ingress.host];
+  const host = hostsFor(loadConfig().domain)[decl.ingress.host];
   const path = decl.ingress.path;
   let stopped = false;
   const once = () =>

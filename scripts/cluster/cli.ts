@@ -66,8 +66,16 @@ export function userPath(p: string, env: NodeJS.ProcessEnv = process.env): strin
   return rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel || '.';
 }
 
+/** A request `up`/`down` refuses before doing anything (wrong target for dist/, mismatched flags): exit code 2. */
+export class Refusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Refusal';
+  }
+}
+
 export function fail(err: unknown): never {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`\n${message}\n`);
-  process.exit(1);
+  process.exit(err instanceof Refusal ? 2 : 1);
 }

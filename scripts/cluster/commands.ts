@@ -5,7 +5,10 @@
 import { spawn } from 'node:child_process';
 
 export const CLUSTER_NAME = 'courseops';
-/** The kubeconfig context kind writes for the cluster: every kubectl/helm call names it explicitly. */
+/**
+ * The kubeconfig context kind writes for the cluster: every kubectl/helm call names a context explicitly (this
+ * one, or the one given with --context), never the current one, which may be any cluster.
+ */
 export const KUBE_CONTEXT = `kind-${CLUSTER_NAME}`;
 /** Server-side apply field manager for what `up` writes itself (secrets, namespaces, CoreDNS). */
 export const FIELD_MANAGER = 'courseops-up';
@@ -32,10 +35,21 @@ export interface Cmd {
   /** Retries for commands that race a starting webhook (server-side apply). */
   retries?: number;
   timeoutMs?: number;
+  /**
+   * A failure whose stderr matches means there was nothing left to do (`down` run again: the release or the
+   * CRD of a kind is already gone), so the command counts as done.
+   */
+  goneWhen?: RegExp;
 }
 
+/** kubectl against the kind cluster `up` creates. */
 export function kubectl(...args: string[]): string[] {
-  return ['kubectl', '--context', KUBE_CONTEXT, ...args];
+  return kubectlIn(KUBE_CONTEXT, ...args);
+}
+
+/** kubectl against a named context. */
+export function kubectlIn(context: string, ...args: string[]): string[] {
+  return ['kubectl', '--context', context, ...args];
 }
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -168,6 +182,10 @@ export async function runChecked(
   for (let attempt = 1; attempt <= attempts; attempt++) {
     last = await runner(cmd.argv, { timeoutMs: cmd.timeoutMs, ...options });
     if (last.code === 0) return last;
+    if (cmd.goneWhen?.test(last.stderr)) {
+      options.onLine?.(`nothing to do: ${last.stderr.trim().split('\n').at(-1) ?? ''}`);
+      return last;
+    }
     if (attempt < attempts) {
       options.onLine?.(`attempt ${attempt}/${attempts} failed, retrying: ${last.stderr.trim().split('\n').at(-1) ?? ''}`);
       await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 10_000));

@@ -16,7 +16,7 @@
  * kubernetes). kind's Corefile has the `reload` plugin; `up` also restarts CoreDNS so it applies at once.
  * The patch is applied server-side with its own field manager and is idempotent (a marker comment).
  */
-import { FIELD_MANAGER, kubectl, type Cmd } from './commands.js';
+import { FIELD_MANAGER, KUBE_CONTEXT, kubectlIn, type Cmd } from './commands.js';
 import type { Release } from './inputs.js';
 import { serviceHost } from '../../cdk8s/src/cluster-dns.js';
 
@@ -81,7 +81,8 @@ export function corednsConfigMap(corefile: string): object {
 }
 
 /** The commands of the CoreDNS step (the last three only run when the Corefile changes). */
-export function corednsCommands(rule: string): Cmd[] {
+export function corednsCommands(rule: string, context = KUBE_CONTEXT): Cmd[] {
+  const kubectl = (...args: string[]) => kubectlIn(context, ...args);
   return [
     { argv: kubectl('-n', 'kube-system', 'get', 'configmap', 'coredns', '-o', 'jsonpath={.data.Corefile}') },
     {

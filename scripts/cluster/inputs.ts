@@ -3,8 +3,9 @@
  *   dist/helm/releases.json   the Helm releases in install order
  *   dist/manifests/*.yaml     applied server-side in file-name order
  *   dist/secrets.json         the Secrets `up` generates at deploy time
- *   dist/hosts.json           the hostnames under .test
- *   dist/services.json        the declared services, their images and the domain
+ *   dist/hosts.json           the public hostnames (under .test for the kind profile, the domain for cluster)
+ *   dist/services.json        the declared services, their images and databases, the domain and the
+ *                             cluster facts (profile, CoreDNS rewrite, exposure, StorageClass, issuer)
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -231,22 +232,37 @@ const IMAGE_REF = /^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const dnsName = z.string().regex(DNS_SUBDOMAIN, 'must be a DNS name').refine((d) => d.includes('.'), 'must be a DNS name');
 const imageRef = z.string().regex(IMAGE_REF, 'must be an image reference with a tag');
 const serviceName = z.string().regex(DNS_LABEL, 'must be a DNS label');
+const objectName = z.string().regex(DNS_SUBDOMAIN, 'must be a Kubernetes object name');
+const clusterFacts = z.object({
+  profile: z.enum(['kind', 'cluster'], { error: 'must be "kind" or "cluster"' }),
+  dnsRewrite: z.boolean({ error: 'must be true or false' }),
+  exposure: z.enum(['hostPort', 'loadBalancer'], { error: 'must be "hostPort" or "loadBalancer"' }),
+  storageClass: objectName.optional(),
+  issuer: z.object({ name: objectName, existing: z.boolean({ error: 'must be true or false' }) }),
+});
 const servicesFileSchema = z
   .object({
     domain: dnsName,
     hosts: z.record(z.enum(Object.keys(hostPrefixes) as [HostKey, ...HostKey[]]), dnsName),
+    cluster: clusterFacts,
     services: z
       .array(
-        z.object({
-          name: serviceName,
-          namespace: serviceName,
-          port: z.number().int('must be a port number').min(1, 'must be a port number').max(65535, 'must be a port number'),
-          image: imageRef,
-          ingress: z.object({ host: dnsName, path: z.string().startsWith('/', 'must start with /') }).optional(),
-          calls: z.array(z.object({ service: serviceName, soft: z.boolean() })),
-          probes: z.array(serviceName),
-          database: z.boolean(),
-        }),
+        z
+          .object({
+            name: serviceName,
+            namespace: serviceName,
+            port: z.number().int('must be a port number').min(1, 'must be a port number').max(65535, 'must be a port number'),
+            image: imageRef,
+            ingress: z.object({ host: dnsName, path: z.string().startsWith('/', 'must start with /') }).optional(),
+            calls: z.array(z.object({ service: serviceName, soft: z.boolean() })),
+            probes: z.array(serviceName),
+            database: z.enum(['in-cluster', 'external', 'none'], { error: 'must be "in-cluster", "external" or "none"' }),
+            databaseSecret: z.object({ name: objectName, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key') }).optional(),
+          })
+          .refine((s) => (s.database === 'external') === (s.databaseSecret !== undefined), {
+            path: ['databaseSecret'],
+            message: 'must be given exactly when database is "external" (the Secret with its DATABASE_URL)',
+          }),
       )
       .min(1, 'must be a non-empty array'),
     backupImage: imageRef.optional(),
@@ -255,6 +271,10 @@ const servicesFileSchema = z
   .refine((f) => f.backupImage === undefined || f.postgresImage !== undefined, {
     path: ['postgresImage'],
     message: 'must be given with backupImage (the backup image is built on it)',
+  })
+  .refine((f) => f.backupImage !== undefined || !f.services.some((s) => s.database === 'in-cluster'), {
+    path: ['backupImage'],
+    message: 'must be given when a service has an in-cluster database (its backup CronJob runs it)',
   })
   .refine(
     (f) => f.services.every((s) => [...s.calls.map((c) => c.service), ...s.probes].every((other) => f.services.some((o) => o.name === other))),
@@ -270,13 +290,17 @@ export function parseServicesFile(data: unknown, file = 'services.json'): Servic
   throw new InputError(`${file}: ${where || 'the file'} ${issue.message}`);
 }
 
-export function parseHosts(data: unknown, file = 'hosts.json'): string[] {
+/**
+ * dist/hosts.json: every host must lie under `suffix`. The kind profile's hosts go to /etc/hosts as 127.0.0.1, so
+ * they must be under .test (reserved, never public DNS); the cluster profile's are the real domain's.
+ */
+export function parseHosts(data: unknown, file = 'hosts.json', suffix = 'test'): string[] {
   if (!Array.isArray(data)) throw new InputError(`${file}: expected an array of hostnames`);
   const hosts = data.map((entry, i) => {
     // Tolerate objects such as {"host": "…"} in case the synth grows richer entries.
     const host = typeof entry === 'string' ? entry : isRecord(entry) && typeof entry.host === 'string' ? entry.host : undefined;
     if (!host || !DNS_SUBDOMAIN.test(host)) throw new InputError(`${file}[${i}]: expected a hostname`);
-    if (!host.endsWith('.test')) throw new InputError(`${file}[${i}]: ${host} is not under .test`);
+    if (!host.endsWith(`.${suffix}`)) throw new InputError(`${file}[${i}]: ${host} is not under .${suffix}`);
     return host;
   });
   return [...new Set(hosts)];
@@ -352,8 +376,9 @@ export function loadDist(distDir: string): DistInputs {
     if (!existsSync(values)) throw new InputError(`${values} (values of release ${r.name}) is missing: run \`npm run synth\``);
   }
   const secrets = parseSecrets(readJson(path.join(distDir, 'secrets.json')), path.join(distDir, 'secrets.json'));
-  const hosts = parseHosts(readJson(path.join(distDir, 'hosts.json')), path.join(distDir, 'hosts.json'));
   const declared = parseServicesFile(readJson(path.join(distDir, 'services.json')), path.join(distDir, 'services.json'));
+  const hostSuffix = declared.cluster.profile === 'kind' ? 'test' : declared.domain;
+  const hosts = parseHosts(readJson(path.join(distDir, 'hosts.json')), path.join(distDir, 'hosts.json'), hostSuffix);
   const manifestDir = path.join(distDir, 'manifests');
   if (!existsSync(manifestDir)) throw new InputError(`${manifestDir} is missing: run \`npm run synth\``);
   let caSecret: { namespace: string; name: string } | undefined;

@@ -1,11 +1,13 @@
-/** Runs a plan (plan.ts) with listr2 progress output; stops at the first failure with its stderr. */
+/** Runs a plan (plan.ts, teardown.ts) with listr2 progress output; stops at the first failure with its stderr. */
 import { Listr, PRESET_TIMER, type ListrTask } from 'listr2';
+import { runChecks } from './cluster-checks.js';
 import { renderCommand, runChecked, spawnRunner, type Cmd, type Runner } from './commands.js';
 import { addRewrite, corednsConfigMap } from './coredns.js';
-import { DOCKER_DAEMON_HINT, PrerequisiteError, assertTools, helmVersionProblem, kindVersionWarning, lookupOnPath, type PathLookup } from './prerequisites.js';
+import { DOCKER_DAEMON_HINT, PrerequisiteError, TOOLS, assertTools, helmVersionProblem, kindVersionWarning, lookupOnPath, type PathLookup } from './prerequisites.js';
 import type { Step } from './plan.js';
 import { applyKeepingWeights } from './route-weights.js';
 import { ensureSecrets } from './secrets.js';
+import { claimsCommand, decideNamespace, describeClaim, namespaceDeleteCommand, parseClaims, purgeClaimsCommand } from './teardown.js';
 
 export interface RunContext {
   runner?: Runner;
@@ -14,6 +16,8 @@ export interface RunContext {
   /** Roots for relative fromFile paths of secrets. */
   fileRoots?: string[];
   warnings?: string[];
+  /** What steps found while running that the closing text must say (down: what it kept). */
+  notes?: string[];
   /** No progress output (tests). */
   silent?: boolean;
   /** Pause between retries of a command (default 10 s). */
@@ -36,7 +40,7 @@ async function runCommands(runner: Runner, cmds: readonly Cmd[], cwd: string | u
 }
 
 async function runPrerequisites(step: Extract<Step, { type: 'prerequisites' }>, ctx: Required<Pick<RunContext, 'runner' | 'lookup'>> & RunContext, output: Output) {
-  assertTools(ctx.lookup);
+  assertTools(ctx.lookup, TOOLS.filter((t) => step.tools.includes(t.name)));
   for (const cmd of step.commands) {
     output(`$ ${shown(cmd)}`);
     const result = await ctx.runner(cmd.argv, { cwd: ctx.cwd });
@@ -68,6 +72,26 @@ async function runCoredns(step: Extract<Step, { type: 'coredns' }>, runner: Runn
   await runChecked(runner, apply, { cwd, input: JSON.stringify(corednsConfigMap(corefile)) });
   await runCommands(runner, [restart, status], cwd, output);
   return true;
+}
+
+/** down: per namespace, keep it with its claims, or delete them (--purge) and it (teardown.ts decides). */
+async function runNamespaces(step: Extract<Step, { type: 'namespaces' }>, runner: Runner, cwd: string | undefined, output: Output, notes: string[] | undefined) {
+  const { context, purge } = step;
+  for (const { name, userSecrets } of step.namespaces) {
+    const list = claimsCommand(name, context);
+    output(`$ ${shown(list)}`);
+    const claims = parseClaims((await runChecked(runner, list, { cwd })).stdout);
+    const decision = decideNamespace(name, claims, purge, userSecrets);
+    if (decision.deleteClaims) {
+      output(`deleting the PersistentVolumeClaims of ${name}: ${claims.map(describeClaim).join(', ')}`);
+      await runCommands(runner, [purgeClaimsCommand(name, context)], cwd, output);
+    }
+    if (decision.deleteNamespace) await runCommands(runner, [namespaceDeleteCommand(name, context)], cwd, output);
+    for (const line of decision.kept) {
+      output(`kept: ${line}`);
+      notes?.push(`kept: ${line}`);
+    }
+  }
 }
 
 export function stepTask(step: Step, ctx: RunContext): ListrTask | undefined {
@@ -104,11 +128,21 @@ export function stepTask(step: Step, ctx: RunContext): ListrTask | undefined {
       return {
         title: step.title,
         task: async (_c, task) => {
-          const outcomes = await ensureSecrets(step.secrets, { runner, fileRoots: ctx.fileRoots, log: (l) => (task.output = l) });
+          const outcomes = await ensureSecrets(step.secrets, { runner, context: step.context, fileRoots: ctx.fileRoots, log: (l) => (task.output = l) });
           const created = outcomes.filter((o) => o.action !== 'kept').length;
           task.title = `${step.title}: ${created} created or updated, ${outcomes.length - created} kept`;
         },
       };
+    case 'checks':
+      return {
+        title: step.title,
+        task: async (_c, task) => {
+          const passed = await runChecks(step.checks, { runner, context: step.context, beforeChanges: step.beforeChanges, cwd, onLine: (l) => (task.output = l) });
+          task.title = `${step.title}: ${passed.join('; ')}`;
+        },
+      };
+    case 'namespaces':
+      return { title: step.title, task: async (_c, task) => runNamespaces(step, runner, cwd, (l) => (task.output = l), ctx.notes) };
     case 'summary':
     case 'note':
       return undefined;

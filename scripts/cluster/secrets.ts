@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import bcrypt from 'bcryptjs';
-import { FIELD_MANAGER, kubectl, runChecked, type Cmd, type Runner, type Stdin } from './commands.js';
+import { FIELD_MANAGER, KUBE_CONTEXT, kubectlIn, runChecked, type Cmd, type Runner, type Stdin } from './commands.js';
 import type { SecretKeySpec, SecretSpec } from './inputs.js';
 
 export const MANAGED_BY_LABEL = { 'app.kubernetes.io/managed-by': FIELD_MANAGER } as const;
@@ -38,18 +38,18 @@ export function describeSource(k: SecretKeySpec): string {
   return `<from ${k.fromFile}>`;
 }
 
-export function namespaceCommands(namespace: string): Cmd[] {
+export function namespaceCommands(namespace: string, context = KUBE_CONTEXT): Cmd[] {
   return [
-    { argv: kubectl('get', 'namespace', namespace, '-o', 'name', '--ignore-not-found') },
-    { argv: kubectl('create', 'namespace', namespace), note: 'only if missing' },
+    { argv: kubectlIn(context, 'get', 'namespace', namespace, '-o', 'name', '--ignore-not-found') },
+    { argv: kubectlIn(context, 'create', 'namespace', namespace), note: 'only if missing' },
   ];
 }
 
-export function getSecretCommand(spec: SecretSpec): Cmd {
-  return { argv: kubectl('get', 'secret', spec.name, '-n', spec.namespace, '-o', 'json', '--ignore-not-found') };
+export function getSecretCommand(spec: SecretSpec, context = KUBE_CONTEXT): Cmd {
+  return { argv: kubectlIn(context, 'get', 'secret', spec.name, '-n', spec.namespace, '-o', 'json', '--ignore-not-found') };
 }
 
-export function applySecretCommand(spec: SecretSpec): Cmd {
+export function applySecretCommand(spec: SecretSpec, context = KUBE_CONTEXT): Cmd {
   const stdin: Stdin = {
     kind: 'secret',
     namespace: spec.namespace,
@@ -57,16 +57,16 @@ export function applySecretCommand(spec: SecretSpec): Cmd {
     keys: spec.keys.map((k) => ({ key: k.key, source: describeSource(k) })),
   };
   return {
-    argv: kubectl('apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'),
+    argv: kubectlIn(context, 'apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', '-'),
     stdin,
     note: 'only when new or changed; existing generated values are kept',
   };
 }
 
 /** The commands the secrets step runs, for the dry run (namespaces first, then each Secret). */
-export function secretStepCommands(specs: readonly SecretSpec[]): Cmd[] {
+export function secretStepCommands(specs: readonly SecretSpec[], context = KUBE_CONTEXT): Cmd[] {
   const namespaces = [...new Set(specs.map((s) => s.namespace))];
-  return [...namespaces.flatMap(namespaceCommands), ...specs.flatMap((s) => [getSecretCommand(s), applySecretCommand(s)])];
+  return [...namespaces.flatMap((ns) => namespaceCommands(ns, context)), ...specs.flatMap((s) => [getSecretCommand(s, context), applySecretCommand(s, context)])];
 }
 
 export interface SecretManifest {
@@ -89,6 +89,8 @@ export function secretManifest(spec: SecretSpec, values: Record<string, string |
 
 export interface EnsureSecretsOptions {
   runner: Runner;
+  /** The kube context (default: the kind cluster's). */
+  context?: string;
   /** Reads a fromFile key's file; relative paths are tried against `fileRoots` in order. */
   readFile?: (file: string) => Buffer;
   fileRoots?: string[];
@@ -139,9 +141,10 @@ export async function ensureSecrets(specs: readonly SecretSpec[], options: Ensur
   const read = options.readFile ?? ((f: string) => readFileSync(f));
   const roots = options.fileRoots ?? [process.cwd()];
   const log = options.log ?? (() => {});
+  const context = options.context ?? KUBE_CONTEXT;
 
   for (const namespace of [...new Set(specs.map((s) => s.namespace))]) {
-    const [get, create] = namespaceCommands(namespace) as [Cmd, Cmd];
+    const [get, create] = namespaceCommands(namespace, context) as [Cmd, Cmd];
     const found = await runChecked(runner, get);
     if (found.stdout.trim() === '') {
       log(`creating namespace ${namespace}`);
@@ -154,7 +157,7 @@ export async function ensureSecrets(specs: readonly SecretSpec[], options: Ensur
   const outcomes: SecretOutcome[] = [];
   for (const spec of specs) {
     const id = `${spec.namespace}/${spec.name}`;
-    const existing = decodeExisting((await runChecked(runner, getSecretCommand(spec))).stdout);
+    const existing = decodeExisting((await runChecked(runner, getSecretCommand(spec, context))).stdout);
     const values = new Map<string, Buffer>();
     const changedKeys: string[] = [];
     const keptKeys: string[] = [];
@@ -201,7 +204,7 @@ export async function ensureSecrets(specs: readonly SecretSpec[], options: Ensur
     const manifest = JSON.stringify(secretManifest(spec, data));
     // Fixed values are not secret (and short words like "admin" would garble an error message).
     const secrets = spec.keys.filter((k) => !('value' in k)).map((k) => values.get(k.key)!.toString('utf8'));
-    await runChecked(runner, applySecretCommand(spec), { input: manifest, secrets });
+    await runChecked(runner, applySecretCommand(spec, context), { input: manifest, secrets });
     const action = existing ? 'updated' : 'created';
     log(`secret ${id}: ${action}${outcome.changedKeys.length ? ` (${outcome.changedKeys.join(', ')})` : ''}`);
     outcomes.push({ ...outcome, action });

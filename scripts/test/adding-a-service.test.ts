@@ -142,7 +142,7 @@ describe('adding a service takes the two steps of cdk8s/README.md', () => {
       ingress: { host: 'api.courseops.test', path: '/api/grades' },
       calls: [{ service: 'teacher', soft: true }],
       probes: [],
-      database: true,
+      database: 'in-cluster',
     });
   });
 

@@ -36,7 +36,7 @@ import { applyCommand } from '../cluster/plan.js';
 import { applyKeepingWeights } from '../cluster/route-weights.js';
 import { ensureTool } from '../box/build.js';
 import { buildPlatform } from '../../cdk8s/src/app.js';
-import { configFromEnv } from '../../cdk8s/src/config.js';
+import { loadConfig } from '../../cdk8s/src/config-file.js';
 import { kpsOperatorObjectsOf, type KpsOperatorObjects } from '../../cdk8s/src/monitoring/operator-objects.js';
 import { missingReferences, podReferences, refKey, type PodForRefs } from '../box/references.js';
 import { KUBERNETES_VERSION } from '../box/tools.js';
@@ -79,7 +79,7 @@ let pods: ServicePod[];
 const SERVICES = ['course', 'teacher', 'status'] as const;
 /** The real Prometheus with the operator's configuration (D starts it). */
 let prometheus: RunningPrometheus;
-const hosts = hostsFor(configFromEnv().domain);
+const hosts = hostsFor(loadConfig().domain);
 const netns = `courseops-box-test-${process.pid}`;
 const objectsOf = (kind: string) => distObjects.filter((o) => o.kind === kind);
 
@@ -256,7 +256,7 @@ let objects: KpsOperatorObjects;
 
 describe('C. the Prometheus Operator, for real', () => {
   beforeAll(async () => {
-    objects = kpsOperatorObjectsOf(buildPlatform({ config: configFromEnv(), nodes: 1 }));
+    objects = kpsOperatorObjectsOf(buildPlatform({ config: loadConfig() }));
     for (const o of objects.objects) kubectl(state, ['apply', '--server-side', '-f', '-'], JSON.stringify(o));
     await startPrometheusOperator(state, kpsOperatorArgs(objects));
   }, 5 * MINUTE);

@@ -219,7 +219,8 @@ describe('the plan follows the synthesized config (dist/services.json)', () => {
   it('builds and loads exactly the images the manifests run, and rewrites the configured domain', async () => {
     const { buildPlatform } = await import('../../cdk8s/src/app.js');
     const { render, writeDist } = await import('../../cdk8s/src/synth.js');
-    const config = { imagePrefix: 'registry.example:5000/team', imageTag: 'v2', domain: 'staging.test' };
+    const { defaultConfig } = await import('../../cdk8s/src/config.js');
+    const config = { ...defaultConfig, imagePrefix: 'registry.example:5000/team', imageTag: 'v2', domain: 'staging.test' };
     const out = render(buildPlatform({ config }));
     const distDir = path.join(dir, 'dist-v2');
     writeDist(out, distDir);

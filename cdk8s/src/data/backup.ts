@@ -12,10 +12,11 @@ import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import type { MixinContext, ServiceMixin } from '../microservice/mixin.js';
 import { rulesObject, selector, type AlertingRule, type RuleGroup } from '../monitoring/rules.js';
-import { imageOf } from '../config.js';
+import { hasExternalDatabase, imageOf } from '../config.js';
 import { ns } from '../namespaces.js';
 import { AllowPolicy } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
+import { volumeClaimSpec } from '../storage.js';
 import { POSTGRES_PORT, POSTGRES_RUN_AS, serviceDatabase } from './postgresql.js';
 import type { BackupOptions } from '../services.js';
 import { PUSHGATEWAY, pushgatewayPodLabels, pushgatewayUrl } from '../helm/releases/prometheus-pushgateway.js';
@@ -73,7 +74,7 @@ export class DatabaseBackup extends Construct {
 
     new k8s.KubePersistentVolumeClaim(this, 'Volume', {
       metadata: { name: names.pvc, namespace, labels },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: q(options.storage ?? '2Gi') } } },
+      spec: volumeClaimSpec(ctx.config, options.storage ?? '2Gi'),
     });
 
     const podSpec = hardenPodSpec(
@@ -213,7 +214,8 @@ export function backupRuleGroups(service: string, namespace: string): RuleGroup[
 export const backupMixin = (): ServiceMixin => ({
   name: BACKUP_MIXIN,
   apply(ctx) {
-    if (!ctx.decl.database) return;
+    // An external database is backed up by its provider (README "Production cluster").
+    if (!ctx.decl.database || hasExternalDatabase(ctx)) return;
     new DatabaseBackup(ctx.scope, 'Backup', ctx, ctx.decl.database.backup);
   },
 });

@@ -3,10 +3,12 @@ import * as k8s from '../k8s.js';
 import { resourceRequirements } from '../resources.js';
 import { appLabels, selectorLabels } from '../labels.js';
 import { peers } from '../networking/peers.js';
-import { AllowPolicy, type PolicyRule } from '../networking/policies.js';
+import { AllowPolicy, WORLD, type PolicyRule } from '../networking/policies.js';
 import { hardenPodSpec } from '../security/hardening.js';
 import type { SecretRegistry } from '../secrets.js';
 import type { ServiceMixin } from '../microservice/mixin.js';
+import { hasExternalDatabase, type PlatformConfig } from '../config.js';
+import { volumeClaimSpec } from '../storage.js';
 import { Scrape } from '../microservice/monitoring.js';
 import { serviceHost } from '../cluster-dns.js';
 
@@ -28,6 +30,8 @@ export interface PostgreSqlProps {
   readonly owner: string;
   readonly namespace: string;
   readonly storage: string;
+  /** Its StorageClass (volumeClaimSpec). */
+  readonly config: Pick<PlatformConfig, 'storageClass'>;
   /** Pods allowed to connect (the owning service). */
   readonly clients: Readonly<Record<string, string>>;
   readonly secrets: SecretRegistry;
@@ -57,6 +61,8 @@ export function serviceDatabase(service: string, namespace: string) {
     secretName: name,
     host,
     selector: selectorLabels({ name: 'postgresql', instance: name }),
+    /** An external database (the config's databases.external): the Secret with its URL, which the user creates. */
+    externalSecret: { name: `${service}-database-url`, key: 'url' },
     /** Env vars of a client pod: the generated password from the Secret, then DATABASE_URL built from it by Kubernetes' $(VAR) expansion. */
     clientEnv: [
       { name: 'DATABASE_PASSWORD', valueFrom: { secretKeyRef: { name, key: 'password' } } },
@@ -161,7 +167,7 @@ export class PostgreSql extends Construct {
         volumeClaimTemplates: [
           {
             metadata: { name: 'data', labels },
-            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: q(props.storage) } } },
+            spec: volumeClaimSpec(props.config, props.storage),
           },
         ],
       },
@@ -196,6 +202,13 @@ export const databaseMixin = (): ServiceMixin => {
     contribute(ctx) {
       if (!ctx.decl.database) return {};
       const db = serviceDatabase(ctx.decl.name, ctx.namespace);
+      if (hasExternalDatabase(ctx)) {
+        // The user's own PostgreSQL (a managed one): its URL from the Secret they create, reached outside the cluster.
+        return {
+          env: [{ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: db.externalSecret.name, key: db.externalSecret.key } } }],
+          egress: [{ peers: [WORLD], ports: [POSTGRES_PORT], why: `uses its external database (Secret ${db.externalSecret.name})` }],
+        };
+      }
       const name = db.name;
       return {
         env: db.clientEnv,
@@ -209,11 +222,12 @@ export const databaseMixin = (): ServiceMixin => {
       };
     },
     apply(ctx) {
-      if (!ctx.decl.database) return;
+      if (!ctx.decl.database || hasExternalDatabase(ctx)) return;
       new PostgreSql(ctx.scope, 'PostgreSql', {
         owner: ctx.decl.name,
         namespace: ctx.namespace,
         storage: ctx.decl.database.storage,
+        config: ctx.config,
         clients: ctx.selector,
         secrets: ctx.secrets,
       });

@@ -12,6 +12,8 @@ export interface GatewayChartProps extends ChartProps {
   readonly hosts: Hosts;
   /** Every HostRoute of the app (hostRoutesIn(app)): each listener admits exactly their namespaces. */
   readonly routes: readonly HostRoute[];
+  /** The ClusterIssuer of the listeners' certificates (tls/ca.ts issuerName). */
+  readonly issuer: string;
 }
 
 /** The Gateway, the HTTP->HTTPS redirect and Traefik's scrape, in Traefik's namespace. */
@@ -19,7 +21,7 @@ export class GatewayChart extends Chart {
   constructor(scope: Construct, id: string, props: GatewayChartProps) {
     super(scope, id, { ...props, namespace: TRAEFIK_NAMESPACE });
     const labels = appLabels({ name: 'courseops-gateway', instance: 'courseops-gateway', component: 'gateway' });
-    new CourseopsGateway(this, 'Gateway', { hosts: props.hosts, routeNamespaces: routeNamespacesByHost(props.routes), labels });
+    new CourseopsGateway(this, 'Gateway', { hosts: props.hosts, routeNamespaces: routeNamespacesByHost(props.routes), labels, issuer: props.issuer });
     new HttpsRedirectRoute(this, 'HttpsRedirect', { labels });
     new TraefikMetrics(this, 'Metrics', { labels: appLabels({ name: 'courseops-gateway', instance: 'traefik-metrics', component: 'metrics' }) });
   }

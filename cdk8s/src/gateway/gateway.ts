@@ -3,7 +3,6 @@ import { Construct } from 'constructs';
 import type { HostKey, Hosts } from '../hosts.js';
 import { NAMESPACE_NAME_LABEL } from '../labels.js';
 import { TRAEFIK_GATEWAY_CLASS, TRAEFIK_NAMESPACE, traefikEntryPoints } from '../helm/releases/traefik.js';
-import { CA_CLUSTER_ISSUER } from '../tls/ca.js';
 import { GATEWAY_API_VERSION, GATEWAY_GROUP, type GatewaySpec, type Listener, type ParentRef } from './api.js';
 
 export const GATEWAY_NAME = 'courseops';
@@ -28,6 +27,8 @@ export interface GatewayProps {
   /** For each host, the namespaces whose HTTPRoutes attach to its listener (and no other namespace may). */
   readonly routeNamespaces: ReadonlyMap<HostKey, readonly string[]>;
   readonly labels?: Readonly<Record<string, string>>;
+  /** The ClusterIssuer cert-manager's gateway-shim issues each HTTPS listener's certificate from. */
+  readonly issuer: string;
 }
 
 /**
@@ -65,7 +66,7 @@ export class CourseopsGateway extends Construct {
         name: GATEWAY_NAME,
         namespace: GATEWAY_NAMESPACE,
         ...(props.labels ? { labels: { ...props.labels } } : {}),
-        annotations: { 'cert-manager.io/cluster-issuer': CA_CLUSTER_ISSUER },
+        annotations: { 'cert-manager.io/cluster-issuer': props.issuer },
       },
       spec,
     });

@@ -7,8 +7,6 @@ import type { Footprint } from './types.js';
 export interface ReleaseContext {
   readonly config: PlatformConfig;
   readonly hosts: Hosts;
-  /** kind nodes (DaemonSets run one pod per node). */
-  readonly nodes: number;
   /** The status service's webhook URL for Alertmanager (from the service declaration). */
   readonly statusWebhookUrl: string;
 }

@@ -1,5 +1,6 @@
 import { Chart, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
+import type { PlatformConfig } from '../config.js';
 import type { Hosts } from '../hosts.js';
 import type { SecretRegistry } from '../secrets.js';
 import { defaultRetention, type RetentionOptions } from './bodies/retention.js';
@@ -14,8 +15,8 @@ import { declareUsers } from './users.js';
 export interface LoggingChartProps extends ChartProps {
   readonly hosts: Hosts;
   readonly secrets: SecretRegistry;
-  /** `service.environment` of every log event (default `kind`). */
-  readonly environment?: string;
+  /** Sizes, StorageClass, and the profile (`service.environment` of every log event). */
+  readonly config: PlatformConfig;
   readonly retention?: RetentionOptions;
 }
 
@@ -31,9 +32,9 @@ export class LoggingChart extends Chart {
   constructor(scope: Construct, id: string, props: LoggingChartProps) {
     super(scope, id, props);
     const fileRealmSecrets = declareUsers(props.secrets);
-    new LogStore(this, 'Elasticsearch', { fileRealmSecrets });
+    new LogStore(this, 'Elasticsearch', { fileRealmSecrets, config: props.config });
     new LogUi(this, 'Kibana', { host: props.hosts.kibana });
-    this.pipeline = new LogPipeline(this, 'Logstash', { environment: props.environment ?? 'kind' });
+    this.pipeline = new LogPipeline(this, 'Logstash', { environment: props.config.profile, config: props.config });
     new LogShipper(this, 'Filebeat');
     this.bootstrap = new LogBootstrap(this, 'Bootstrap', { retention: props.retention ?? defaultRetention });
     new LoggingPolicies(this, 'Policies');

@@ -6,13 +6,17 @@ import {
 } from '../../imports/elasticsearch-elasticsearch.k8s.elastic.co.js';
 import * as k8s from '../k8s.js';
 import { ELASTIC_RUN_AS, ELASTICSEARCH_IMAGE, LOGGING_NAMESPACE, STACK_VERSION, SNAPSHOT_PATH, labelsOf, names } from './names.js';
-import { eckPodTemplate, q } from './pod-template.js';
+import { eckPodTemplate } from './pod-template.js';
 import { resourceRequirements } from '../resources.js';
-import { heaps, sizing, storage } from './sizing.js';
+import { elasticsearchSizing, storage } from './sizing.js';
+import type { PlatformConfig } from '../config.js';
+import { volumeClaimSpec } from '../storage.js';
 
 export interface LogStoreProps {
   /** Secrets of ECK's file realm (kubernetes.io/basic-auth: username, password, roles), see users.ts. */
   readonly fileRealmSecrets: readonly string[];
+  /** Its size and the StorageClass of its volumes. */
+  readonly config: Pick<PlatformConfig, 'elasticsearch' | 'storageClass'>;
 }
 
 /**
@@ -26,10 +30,11 @@ export class LogStore extends Construct {
   constructor(scope: Construct, id: string, props: LogStoreProps) {
     super(scope, id);
     const labels = labelsOf('elasticsearch');
+    const size = elasticsearchSizing(props.config.elasticsearch);
 
     new k8s.KubePersistentVolumeClaim(this, 'SnapshotClaim', {
       metadata: { name: names.snapshotClaim, namespace: LOGGING_NAMESPACE, labels },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: q(storage.snapshots) } } },
+      spec: volumeClaimSpec(props.config, storage.snapshots),
     });
 
     const podTemplate = eckPodTemplate<ElasticsearchSpecNodeSetsPodTemplate>(
@@ -39,8 +44,8 @@ export class LogStore extends Construct {
           {
             // ECK merges this with its own container of the same name (image, ports, probes, config mounts).
             name: 'elasticsearch',
-            resources: resourceRequirements(sizing.elasticsearch),
-            env: [{ name: 'ES_JAVA_OPTS', value: `-Xms${heaps.elasticsearch} -Xmx${heaps.elasticsearch}` }],
+            resources: resourceRequirements(size.resources),
+            env: [{ name: 'ES_JAVA_OPTS', value: `-Xms${size.heap} -Xmx${size.heap}` }],
             volumeMounts: [{ name: 'snapshots', mountPath: SNAPSHOT_PATH }],
           },
         ],
@@ -72,7 +77,8 @@ export class LogStore extends Construct {
                 metadata: { name: 'elasticsearch-data' },
                 spec: {
                   accessModes: ['ReadWriteOnce'],
-                  resources: { requests: { storage: ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests.fromString(storage.elasticsearchData) } },
+                  ...(props.config.storageClass ? { storageClassName: props.config.storageClass } : {}),
+                  resources: { requests: { storage: ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests.fromString(props.config.elasticsearch.storage) } },
                 },
               },
             ],

@@ -10,6 +10,7 @@ import { eckPodTemplate } from './pod-template.js';
 import { resourceRequirements } from '../resources.js';
 import { fieldRef, render, sprintf, type Condition, type PipelineDef, type Plugin } from './pipeline.js';
 import { heaps, sizing, storage } from './sizing.js';
+import type { PlatformConfig } from '../config.js';
 import { users } from './users.js';
 
 /** Access-log paths that are not user traffic: kubelet probes and Prometheus scrapes (API.md). */
@@ -157,6 +158,8 @@ export function deadLetterPipeline(environment: string): PipelineDef {
 export interface LogPipelineProps {
   /** Written to every event as `service.environment`. */
   readonly environment: string;
+  /** The StorageClass of its data volume. */
+  readonly config: Pick<PlatformConfig, 'storageClass'>;
 }
 
 /**
@@ -218,6 +221,7 @@ export class LogPipeline extends Construct {
             metadata: { name: 'logstash-data' },
             spec: {
               accessModes: ['ReadWriteOnce'],
+              ...(props.config.storageClass ? { storageClassName: props.config.storageClass } : {}),
               resources: { requests: { storage: LogstashSpecVolumeClaimTemplatesSpecResourcesRequests.fromString(storage.logstashData) } },
             },
           },

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Rollout, toJson_RolloutSpecStrategy } from '../../imports/rollout-argoproj.io.js';
-import { CLUSTER_POD_CIDR, imageOf } from '../config.js';
+import { imageOf, type PlatformConfig } from '../config.js';
+import { spreadConstraints } from '../scheduling.js';
+import { ROLLOUT_HASH_LABEL } from './monitoring.js';
 import { canaryStrategy } from '../delivery/strategy.js';
 import { canaryThresholdsFrom } from '../delivery/analysis.js';
 import { CanaryAnalysis } from '../delivery/templates.js';
@@ -24,11 +26,13 @@ export const SERVICE_RUN_AS = { uid: 10001, gid: 10001 } as const;
 /**
  * Whose X-Forwarded-For a service believes (API.md "limits"): Traefik's pods (the Gateway's data plane, which
  * sets it to the client it saw) and the courseops services' pods (the teacher service forwards the user it
- * calls the course service for). Both take their addresses from the one pod network, which kind does not
- * split per namespace, so that is the range; the NetworkPolicies below keep all other pods from reaching a
- * service (Prometheus, which may, forwards nothing).
+ * calls the course service for). Both take their addresses from the one pod network (the config's podCidr), so
+ * that is the range; the NetworkPolicies below keep all other pods from reaching a service (Prometheus, which
+ * may, forwards nothing).
  */
-export const TRUSTED_PROXIES: readonly string[] = [CLUSTER_POD_CIDR];
+export const trustedProxies = (config: Pick<PlatformConfig, 'podCidr'>): readonly string[] => [config.podCidr];
+
+const spreadOf = (constraints: k8s.TopologySpreadConstraint[]) => (constraints.length > 0 ? { topologySpreadConstraints: constraints } : {});
 
 /** Seconds: preStop sleep (endpoints removal reaches Traefik and kube-proxy) and the app's own readiness drain. */
 export const PRE_STOP_SLEEP_SECONDS = 5;
@@ -58,6 +62,9 @@ export class Microservice extends Construct {
     const { decl, namespace } = props;
     const names = serviceNames(decl.name);
     const selector = selectorLabels({ name: decl.name, instance: decl.name });
+    // The profile's floor (the cluster profile: two, so a node or zone can go with the service still up).
+    const minReplicas = Math.max(decl.replicas.min, props.config.minReplicas);
+    const replicas = { min: minReplicas, max: Math.max(decl.replicas.max, minReplicas) };
     const labels = appLabels({ name: decl.name, instance: decl.name, component: 'api' });
     const ctx: MixinContext = { ...props, scope: this, names, selector };
     this.ctx = ctx;
@@ -75,7 +82,7 @@ export class Microservice extends Construct {
       PORT: String(decl.port),
       LOG_LEVEL: 'info',
       SHUTDOWN_DELAY_MS: String(SHUTDOWN_DELAY_MS),
-      TRUSTED_PROXIES: TRUSTED_PROXIES.join(','),
+      TRUSTED_PROXIES: trustedProxies(props.config).join(','),
       NODE_OPTIONS: `--max-old-space-size=${Math.floor((parseMemory(decl.resources.limits.memory) / 2 ** 20) * 0.75)}`,
       ...Object.fromEntries((decl.calls ?? []).map((c) => [c.urlEnv, clusterUrl(findService(c.service), namespace)])),
       ...(decl.probes ? { STATUS_TARGETS: decl.probes.map((p) => `${p}=${clusterUrl(findService(p), namespace)}`).join(',') } : {}),
@@ -125,6 +132,7 @@ export class Microservice extends Construct {
           },
         ],
         volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+        ...spreadOf(spreadConstraints(props.config, selector, ROLLOUT_HASH_LABEL)),
       },
       SERVICE_RUN_AS,
     );
@@ -149,7 +157,7 @@ export class Microservice extends Construct {
       ...Rollout.GVK,
       metadata: { name: names.workload, namespace, labels },
       spec: {
-        replicas: decl.replicas.min,
+        replicas: replicas.min,
         revisionHistoryLimit: 3,
         selector: { matchLabels: selector },
         template: k8s.toJson_PodTemplateSpec(template),
@@ -198,14 +206,14 @@ export class Microservice extends Construct {
     // --- availability and scaling
     new k8s.KubePodDisruptionBudget(this, 'Pdb', {
       metadata: { name: names.workload, namespace, labels },
-      spec: { minAvailable: k8s.IntOrString.fromNumber(Math.max(1, decl.replicas.min - 1)), selector: { matchLabels: selector } },
+      spec: { minAvailable: k8s.IntOrString.fromNumber(Math.max(1, replicas.min - 1)), selector: { matchLabels: selector } },
     });
     new k8s.KubeHorizontalPodAutoscalerV2(this, 'Hpa', {
       metadata: { name: names.workload, namespace, labels },
       spec: {
         scaleTargetRef: { apiVersion: Rollout.GVK.apiVersion, kind: Rollout.GVK.kind, name: names.workload },
-        minReplicas: decl.replicas.min,
-        maxReplicas: decl.replicas.max,
+        minReplicas: replicas.min,
+        maxReplicas: replicas.max,
         metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
         behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
       },

@@ -1,3 +1,4 @@
+import { hasExternalDatabase } from '../config.js';
 import { appLabels } from '../labels.js';
 import type { ServiceMixin } from '../microservice/mixin.js';
 import { rulesObject } from './rules.js';
@@ -17,7 +18,7 @@ export const alertRulesMixin = (): ServiceMixin => ({
       name: `${ctx.decl.name}-rules`,
       namespace: ctx.namespace,
       labels: appLabels({ name: ctx.decl.name, instance: ctx.decl.name, component: 'monitoring' }),
-      groups: serviceRuleGroups(ctx.decl, { namespace: ctx.namespace }),
+      groups: serviceRuleGroups(ctx.decl, { namespace: ctx.namespace, externalDatabase: hasExternalDatabase(ctx) }),
     });
   },
 });

@@ -39,6 +39,8 @@ export const BURN_RATES = {
 
 export interface ServiceRuleOptions {
   readonly namespace: string;
+  /** Its database is the user's own (no postgres-exporter here): no DatabaseDown; readiness and errors still show it. */
+  readonly externalDatabase?: boolean;
 }
 
 /** The job name of the service's PostgreSQL exporter (the ServiceMonitor's jobName is the database's name). */
@@ -171,7 +173,7 @@ export function serviceRuleGroups(decl: ServiceDecl, options: ServiceRuleOptions
     },
   ];
 
-  if (decl.database) {
+  if (decl.database && !options.externalDatabase) {
     const db = selector({ job: databaseJob(name), namespace });
     alerts.push({
       alert: 'DatabaseDown',

@@ -1,5 +1,6 @@
 import { METRICS_SERVER_PORT } from '../helm/releases/metrics-server.js';
 import { traefikEntryPoints } from '../helm/releases/traefik.js';
+import type { PlatformConfig } from '../config.js';
 import { ns, type NamespaceKey } from '../namespaces.js';
 import { peers } from './peers.js';
 import { ANY_NAMESPACE, API_SERVER_RULE, WORLD, type PolicyRule } from './policies.js';
@@ -24,7 +25,7 @@ export interface NamespaceNetworkProfile {
 
 const fromGateway = (ports: number[], why: string): PolicyRule => ({ peers: [peers.gateway], ports, why });
 
-export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
+const baseProfiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
   apps: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },
   monitoring: {
     sameNamespace: true,
@@ -111,3 +112,10 @@ export const profiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
 };
 
 export const namespaceOf = (key: NamespaceKey): string => ns[key].name;
+
+/** The profiles for a config: with an ACME issuer, cert-manager also talks to Let's Encrypt. */
+export function profilesFor(config: Pick<PlatformConfig, 'tls'>): Record<NamespaceKey, NamespaceNetworkProfile> {
+  if (config.tls.kind !== 'acme') return baseProfiles;
+  const acme: PolicyRule = { peers: [WORLD], ports: [443], why: "cert-manager's ACME client orders certificates from Let's Encrypt" };
+  return { ...baseProfiles, certManager: { ...baseProfiles.certManager, egress: [...baseProfiles.certManager.egress, acme] } };
+}

@@ -5,7 +5,8 @@ import { MANAGED_BY, PART_OF } from '../labels.js';
 import { allNamespaces, ns, type NamespaceKey } from '../namespaces.js';
 import { peers } from '../networking/peers.js';
 import { AllowPolicy, DNS_RULE, DefaultDeny } from '../networking/policies.js';
-import { profiles } from '../networking/profiles.js';
+import { profilesFor } from '../networking/profiles.js';
+import type { PlatformConfig } from '../config.js';
 
 /** Pod Security Admission labels: enforce the declared level, warn and audit at restricted. */
 export function psaLabels(level: string): Record<string, string> {
@@ -24,9 +25,14 @@ export function psaLabels(level: string): Record<string, string> {
  * before any pod is created, so the bring-up applies this file before the Helm releases), with its
  * default deny, DNS, and the namespace-wide allows of its network profile.
  */
+export interface NamespacesChartProps extends ChartProps {
+  readonly config: Pick<PlatformConfig, 'tls'>;
+}
+
 export class NamespacesChart extends Chart {
-  constructor(scope: Construct, id: string, props: ChartProps = {}) {
+  constructor(scope: Construct, id: string, props: NamespacesChartProps) {
     super(scope, id, props);
+    const profiles = profilesFor(props.config);
     for (const decl of allNamespaces) {
       if (decl.psa !== 'restricted' && !decl.psaReason) throw new Error(`namespace ${decl.name}: not restricted without a reason`);
       new k8s.KubeNamespace(this, decl.name, {

@@ -1,4 +1,5 @@
 import { buildPlatform, type Platform } from '../../src/app.js';
+import { resolveConfig } from '../../src/config-file.js';
 import { render, type SynthOutput } from '../../src/synth.js';
 
 export type K8sObject = {
@@ -9,16 +10,30 @@ export type K8sObject = {
   [key: string]: unknown;
 };
 
-let cached: { platform: Platform; out: SynthOutput; objects: K8sObject[] } | undefined;
+/**
+ * The cluster profile as a team would configure it (README "Production cluster"): a real domain, Let's Encrypt
+ * staging, a named StorageClass. The schema and policy tests run over this platform as well as the kind one.
+ */
+export const clusterTestConfig = resolveConfig({
+  file: { profile: 'cluster', domain: 'courseops.example.com', tls: { acme: { server: 'staging', email: 'ops@example.com' } }, storageClass: 'fast-ssd' },
+  source: 'cdk8s/test/support/platform.ts',
+});
 
-/** The platform synthesized in-process once per test file (no child process, no dist/ needed). */
-export function synthesized() {
-  if (!cached) {
-    const platform = buildPlatform();
+export type ProfileUnderTest = 'kind' | 'cluster';
+export const PROFILES_UNDER_TEST: readonly ProfileUnderTest[] = ['kind', 'cluster'];
+
+const cached = new Map<ProfileUnderTest, { platform: Platform; out: SynthOutput; objects: K8sObject[] }>();
+
+/** The platform synthesized in-process once per test file and profile (no child process, no dist/ needed). */
+export function synthesized(profile: ProfileUnderTest = 'kind') {
+  let entry = cached.get(profile);
+  if (!entry) {
+    const platform = buildPlatform(profile === 'cluster' ? { config: clusterTestConfig } : {});
     const out = render(platform);
-    cached = { platform, out, objects: out.objects as K8sObject[] };
+    entry = { platform, out, objects: out.objects as K8sObject[] };
+    cached.set(profile, entry);
   }
-  return cached;
+  return entry;
 }
 
 export const id = (o: K8sObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
@@ -63,6 +78,7 @@ export interface PodSpec {
   serviceAccountName?: string;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
   volumes?: { name: string; secret?: unknown; hostPath?: unknown }[];
+  topologySpreadConstraints?: unknown[];
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A small dist/ in the shape `npm run synth` writes (see inputs.ts), for the tests and for trying
  * `npm run up -- --dry-run --dist <dir>` before the cdk8s app exists:
- *   npx tsx scripts/cluster/testing/fixture-dist.ts /tmp/courseops-dist
+ *   npx tsx scripts/cluster/testing/fixture-dist.ts /tmp/courseops-dist [--cluster]
+ * (--cluster: the `cluster` profile's, for `npm run up -- --context NAME --dry-run --dist <dir>`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -124,14 +125,15 @@ export const FIXTURE_SECRETS = [
   { namespace: 'monitoring', name: 'extra-config', keys: [{ key: 'config', fromFile: 'secrets/extra-config' }] },
 ];
 
-/** dist/services.json as the synth writes it with the default config (cdk8s/src/services-file.ts). */
+const HOST_KEYS = ['api', 'status', 'grafana', 'prometheus', 'alertmanager', 'rollouts', 'kibana', 'dex'];
+
+/** dist/services.json as the synth writes it with the default config, the kind profile (cdk8s/src/services-file.ts). */
 export const FIXTURE_SERVICES = {
   domain: 'courseops.test',
-  hosts: Object.fromEntries(
-    ['api', 'status', 'grafana', 'prometheus', 'alertmanager', 'rollouts', 'kibana', 'dex'].map((key) => [key, `${key}.courseops.test`]),
-  ),
+  hosts: Object.fromEntries(HOST_KEYS.map((key) => [key, `${key}.courseops.test`])),
+  cluster: { profile: 'kind', dnsRewrite: true, exposure: 'hostPort', issuer: { name: 'courseops-ca', existing: false } },
   services: [
-    { name: 'course', namespace: 'courseops', port: 3001, image: 'courseops/course:dev', ingress: { host: 'api.courseops.test', path: '/api/courses' }, calls: [], probes: [], database: true },
+    { name: 'course', namespace: 'courseops', port: 3001, image: 'courseops/course:dev', ingress: { host: 'api.courseops.test', path: '/api/courses' }, calls: [], probes: [], database: 'in-cluster' },
     {
       name: 'teacher',
       namespace: 'courseops',
@@ -140,7 +142,7 @@ export const FIXTURE_SERVICES = {
       ingress: { host: 'api.courseops.test', path: '/api/teachers' },
       calls: [{ service: 'course', soft: true }],
       probes: [],
-      database: true,
+      database: 'in-cluster',
     },
     {
       name: 'status',
@@ -150,12 +152,33 @@ export const FIXTURE_SERVICES = {
       ingress: { host: 'status.courseops.test', path: '/' },
       calls: [],
       probes: ['course', 'teacher'],
-      database: true,
+      database: 'in-cluster',
     },
   ],
   backupImage: 'courseops/backup:dev',
   postgresImage: 'docker.io/library/postgres:18.6',
 };
+
+/**
+ * dist/services.json of the `cluster` profile: a real domain, images under a registry, a StorageClass, an ACME
+ * issuer, no CoreDNS rewrite, Traefik behind a LoadBalancer, and course on the user's own (external) database.
+ */
+export const FIXTURE_CLUSTER_REGISTRY = 'registry.example.com:5000/team';
+export const FIXTURE_CLUSTER_SERVICES = {
+  ...FIXTURE_SERVICES,
+  domain: 'courseops.example.com',
+  hosts: Object.fromEntries(HOST_KEYS.map((key) => [key, `${key}.courseops.example.com`])),
+  cluster: { profile: 'cluster', dnsRewrite: false, exposure: 'loadBalancer', storageClass: 'managed-csi', issuer: { name: 'letsencrypt-production', existing: false } },
+  services: FIXTURE_SERVICES.services.map((s) => ({
+    ...s,
+    image: `${FIXTURE_CLUSTER_REGISTRY}/${s.name}:v1`,
+    ...(s.ingress ? { ingress: { ...s.ingress, host: s.ingress.host.replace('courseops.test', 'courseops.example.com') } } : {}),
+    ...(s.name === 'course' ? { database: 'external', databaseSecret: { name: 'course-database-url', key: 'url' } } : {}),
+  })),
+  backupImage: `${FIXTURE_CLUSTER_REGISTRY}/backup:v1`,
+};
+
+export const FIXTURE_CLUSTER_HOSTS = Object.values(FIXTURE_CLUSTER_SERVICES.hosts);
 
 export const FIXTURE_HOSTS = [
   'course.courseops.test',
@@ -269,25 +292,51 @@ items:
 `,
 };
 
-export function writeFixtureDist(dir: string, services: object = FIXTURE_SERVICES): string {
+/** The manifests of the cluster profile: an ACME issuer in place of the platform's own CA. */
+export const FIXTURE_CLUSTER_MANIFESTS: Record<string, string> = {
+  ...FIXTURE_MANIFESTS,
+  '10-certificates.yaml': `apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata:
+  name: letsencrypt-production
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: teacher-backups
+  namespace: courseops
+`,
+};
+
+/** Writes a dist/ (the kind profile's unless told otherwise); returns `dir`. */
+export function writeFixtureDist(
+  dir: string,
+  services: object = FIXTURE_SERVICES,
+  options: { hosts?: readonly string[]; manifests?: Record<string, string> } = {},
+): string {
   mkdirSync(path.join(dir, 'helm'), { recursive: true });
   mkdirSync(path.join(dir, 'manifests'), { recursive: true });
   mkdirSync(path.join(dir, 'secrets'), { recursive: true });
   writeFileSync(path.join(dir, 'helm/releases.json'), `${JSON.stringify(FIXTURE_RELEASES, null, 2)}\n`);
   for (const r of FIXTURE_RELEASES) writeFileSync(path.join(dir, r.valuesFile), r.chart === 'dex' ? FIXTURE_DEX_VALUES : `# values of ${r.name}\n{}\n`);
-  for (const [name, text] of Object.entries(FIXTURE_MANIFESTS)) writeFileSync(path.join(dir, 'manifests', name), text);
+  for (const [name, text] of Object.entries(options.manifests ?? FIXTURE_MANIFESTS)) writeFileSync(path.join(dir, 'manifests', name), text);
   writeFileSync(path.join(dir, 'secrets.json'), `${JSON.stringify(FIXTURE_SECRETS, null, 2)}\n`);
   writeFileSync(path.join(dir, 'secrets/extra-config'), 'some: config\n');
-  writeFileSync(path.join(dir, 'hosts.json'), `${JSON.stringify(FIXTURE_HOSTS, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'hosts.json'), `${JSON.stringify(options.hosts ?? FIXTURE_HOSTS, null, 2)}\n`);
   writeFileSync(path.join(dir, 'services.json'), `${JSON.stringify(services, null, 2)}\n`);
   return dir;
 }
 
+/** A dist/ as `npm run synth` writes it with the cluster profile (FIXTURE_CLUSTER_*). */
+export function writeClusterFixtureDist(dir: string, services: object = FIXTURE_CLUSTER_SERVICES): string {
+  return writeFixtureDist(dir, services, { hosts: FIXTURE_CLUSTER_HOSTS, manifests: FIXTURE_CLUSTER_MANIFESTS });
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const dir = process.argv[2];
-  if (!dir) {
-    process.stderr.write('usage: tsx scripts/cluster/testing/fixture-dist.ts <dir>\n');
+  const [dir, profile] = process.argv.slice(2);
+  if (!dir || (profile !== undefined && profile !== '--cluster')) {
+    process.stderr.write('usage: tsx scripts/cluster/testing/fixture-dist.ts <dir> [--cluster]\n');
     process.exit(2);
   }
-  process.stdout.write(`${writeFixtureDist(path.resolve(dir))}\n`);
+  process.stdout.write(`${profile ? writeClusterFixtureDist(path.resolve(dir)) : writeFixtureDist(path.resolve(dir))}\n`);
 }

@@ -1,4 +1,8 @@
+import type { PlatformConfig } from '../../config.js';
 import type { Hosts } from '../../hosts.js';
+import * as k8s from '../../k8s.js';
+import { parseMemory } from '../../resources.js';
+import { volumeClaimSpec } from '../../storage.js';
 import {
   ALERTMANAGER_RECEIVERS_SECRET,
   ALERTMANAGER_WEBHOOK_SECRET,
@@ -27,17 +31,15 @@ export const GRAFANA_ADMIN_SECRET = 'grafana-admin';
 export const GRAFANA_OAUTH_SECRET = 'grafana-oauth';
 
 interface VolumeClaimTemplate {
-  readonly volumeClaimTemplate: {
-    readonly spec: { readonly accessModes: readonly string[]; readonly resources: { readonly requests: { readonly storage: string } } };
-  };
+  readonly volumeClaimTemplate: { readonly spec: object };
 }
 
-export const PROMETHEUS_RETENTION = '15d';
-export const PROMETHEUS_VOLUME_GIB = 5;
+/** Prometheus deletes the oldest blocks past this share of its volume, before the volume fills (WAL, compaction). */
 export const PROMETHEUS_RETENTION_SHARE_OF_VOLUME = 0.8;
 
-const pvc = (storage: string): VolumeClaimTemplate => ({
-  volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } } },
+// Values are plain YAML: the claim spec in its JSON form (quantities as strings).
+const pvc = (config: Pick<PlatformConfig, 'storageClass'>, storage: string): VolumeClaimTemplate => ({
+  volumeClaimTemplate: { spec: k8s.toJson_PersistentVolumeClaimSpec(volumeClaimSpec(config, storage)) as object },
 });
 
 export interface KubePrometheusStackValues {
@@ -62,7 +64,7 @@ export interface KubePrometheusStackValues {
     readonly defaultDashboardsTimezone: string;
     readonly admin: { readonly existingSecret: string; readonly userKey: string; readonly passwordKey: string };
     readonly ingress: { readonly enabled: boolean };
-    readonly persistence: { readonly enabled: boolean; readonly type: 'pvc'; readonly size: string };
+    readonly persistence: { readonly enabled: boolean; readonly type: 'pvc'; readonly size: string; readonly storageClassName?: string };
     readonly initChownData: { readonly enabled: boolean };
     readonly testFramework: { readonly enabled: boolean };
     readonly resources: Resources;
@@ -99,8 +101,10 @@ export interface KubePrometheusStackValues {
   readonly 'prometheus-node-exporter': { readonly resources: Resources };
 }
 
-export const kpsResources = {
-  prometheus: resources('200m', '768Mi', '1536Mi'),
+/** Prometheus may burst to twice its request (compaction, a heavy query); the config sets the request. */
+const prometheusResources = (sizing: PlatformConfig['prometheus']): Resources => resources(sizing.cpu, sizing.memory, `${Math.round((parseMemory(sizing.memory) * 2) / 2 ** 20)}Mi`);
+
+const kpsResources = {
   alertmanager: resources('10m', '48Mi', '128Mi'),
   configReloader: resources('10m', '24Mi', '64Mi'),
   operator: resources('50m', '96Mi', '256Mi'),
@@ -113,19 +117,21 @@ export const kpsResources = {
 
 export function kubePrometheusStackValues(
   h: Hosts,
-  opts: { statusWebhookUrl: string; dexInternalUrl: string; domain: string },
+  opts: { statusWebhookUrl: string; dexInternalUrl: string; config: PlatformConfig },
 ): KubePrometheusStackValues {
   const r = kpsResources;
+  const { config } = opts;
+  const volumeGib = parseMemory(config.prometheus.storage) / 2 ** 30;
   return {
     crds: { enabled: true },
     alertmanager: {
       // Routing, receivers and inhibition: cdk8s/src/monitoring/alertmanager.ts (also dist/alertmanager/alertmanager.yaml).
-      config: alertmanagerConfig({ statusWebhookUrl: opts.statusWebhookUrl, receivers: receiverSettingsFor(opts.domain) }),
+      config: alertmanagerConfig({ statusWebhookUrl: opts.statusWebhookUrl, receivers: receiverSettingsFor(config.domain) }),
       ingress: { enabled: false },
       alertmanagerSpec: {
         replicas: 1,
         retention: '120h',
-        storage: pvc('1Gi'),
+        storage: pvc(config, '1Gi'),
         resources: r.alertmanager,
         // Mounted at /etc/alertmanager/secrets/<name>/<key>: the *_file paths of alertmanager.config.
         secrets: [ALERTMANAGER_WEBHOOK_SECRET, ALERTMANAGER_RECEIVERS_SECRET],
@@ -140,7 +146,7 @@ export function kubePrometheusStackValues(
       defaultDashboardsTimezone: 'utc',
       admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: 'admin-user', passwordKey: 'admin-password' },
       ingress: { enabled: false },
-      persistence: { enabled: true, type: 'pvc', size: '1Gi' },
+      persistence: { enabled: true, type: 'pvc', size: '1Gi', ...(config.storageClass ? { storageClassName: config.storageClass } : {}) },
       // fsGroup already gives the grafana user its volume; the chown init container would run as root.
       initChownData: { enabled: false },
       testFramework: { enabled: false },
@@ -190,10 +196,10 @@ export function kubePrometheusStackValues(
         evaluationInterval: '15s',
         // Keep 15 days, or 80 % of the volume, whichever comes first: the size cap keeps a burst of
         // series from filling the disk (Prometheus stops ingesting on a full volume).
-        retention: PROMETHEUS_RETENTION,
-        retentionSize: `${PROMETHEUS_VOLUME_GIB * PROMETHEUS_RETENTION_SHARE_OF_VOLUME}GiB`,
-        storageSpec: pvc(`${PROMETHEUS_VOLUME_GIB}Gi`),
-        resources: r.prometheus,
+        retention: config.prometheus.retention,
+        retentionSize: `${Math.floor(volumeGib * PROMETHEUS_RETENTION_SHARE_OF_VOLUME * 10) / 10}GiB`,
+        storageSpec: pvc(config, config.prometheus.storage),
+        resources: prometheusResources(config.prometheus),
         externalUrl: `https://${h.prometheus}`,
       },
     },
@@ -202,10 +208,11 @@ export function kubePrometheusStackValues(
   };
 }
 
-const kubePrometheusStackFootprint = (nodes: number): Footprint[] => {
+const kubePrometheusStackFootprint = (config: PlatformConfig): Footprint[] => {
   const r = kpsResources;
+  const nodes = config.nodes;
   return [
-    { component: 'prometheus (+config-reloader)', replicas: 1, requests: sumRequests(r.prometheus.requests, r.configReloader.requests) },
+    { component: 'prometheus (+config-reloader)', replicas: 1, requests: sumRequests(prometheusResources(config.prometheus).requests, r.configReloader.requests) },
     { component: 'alertmanager (+config-reloader)', replicas: 1, requests: sumRequests(r.alertmanager.requests, r.configReloader.requests) },
     { component: 'prometheus-operator', replicas: 1, requests: r.operator.requests },
     { component: 'grafana (+2 sidecars)', replicas: 1, requests: sumRequests(r.grafana.requests, r.grafanaSidecar.requests, r.grafanaSidecar.requests) },
@@ -243,6 +250,6 @@ export const kubePrometheusStackRelease: ReleaseModule = {
     },
     alertmanagerReceiversSecret(ns.monitoring.name),
   ],
-  values: ({ hosts, config, statusWebhookUrl }) => kubePrometheusStackValues(hosts, { statusWebhookUrl, dexInternalUrl, domain: config.domain }),
-  footprint: ({ nodes }) => kubePrometheusStackFootprint(nodes),
+  values: ({ hosts, config, statusWebhookUrl }) => kubePrometheusStackValues(hosts, { statusWebhookUrl, dexInternalUrl, config }),
+  footprint: ({ config }) => kubePrometheusStackFootprint(config),
 };

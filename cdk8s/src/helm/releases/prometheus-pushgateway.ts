@@ -1,5 +1,6 @@
 import type { ReleaseModule } from '../release.js';
 import { serviceUrl } from '../../cluster-dns.js';
+import { defaultConfig, type PlatformConfig } from '../../config.js';
 import { ns } from '../../namespaces.js';
 import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
 
@@ -20,7 +21,7 @@ export interface PushgatewayValues {
   readonly securityContext: PodSecurity;
   readonly containerSecurityContext: ContainerSecurity & { readonly runAsUser: number; readonly runAsGroup: number };
   readonly extraArgs: readonly string[];
-  readonly persistentVolume: { readonly enabled: boolean; readonly size: string; readonly mountPath: string };
+  readonly persistentVolume: { readonly enabled: boolean; readonly size: string; readonly mountPath: string; readonly storageClass?: string };
   readonly serviceMonitor: {
     readonly enabled: boolean;
     readonly namespace: string;
@@ -34,7 +35,7 @@ const gateway = resources('10m', '32Mi', '64Mi');
 /** The image's `nobody` user (the chart's default uid). */
 const NOBODY = 65534;
 
-export function pushgatewayValues(): PushgatewayValues {
+export function pushgatewayValues(config: Pick<PlatformConfig, 'storageClass'> = defaultConfig): PushgatewayValues {
   return {
     // The Pushgateway never calls the Kubernetes API.
     automountServiceAccountToken: false,
@@ -44,7 +45,7 @@ export function pushgatewayValues(): PushgatewayValues {
     // Pushed metrics survive a restart: without it BackupTooOld{reason="missing"} would follow every
     // Pushgateway restart until the next nightly run.
     extraArgs: ['--persistence.file=/data/pushgateway.data', '--persistence.interval=5m'],
-    persistentVolume: { enabled: true, size: '256Mi', mountPath: '/data' },
+    persistentVolume: { enabled: true, size: '256Mi', mountPath: '/data', ...(config.storageClass ? { storageClass: config.storageClass } : {}) },
     serviceMonitor: { enabled: true, namespace: ns.monitoring.name, honorLabels: true, interval: '30s' },
   };
 }
@@ -53,6 +54,6 @@ export const pushgatewayRelease: ReleaseModule = {
   name: PUSHGATEWAY.release,
   chart: 'prometheus-pushgateway',
   namespace: PUSHGATEWAY.namespace,
-  values: () => pushgatewayValues(),
+  values: ({ config }) => pushgatewayValues(config),
   footprint: () => [{ component: 'pushgateway', replicas: 1, requests: gateway.requests }],
 };

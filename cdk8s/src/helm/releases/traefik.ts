@@ -1,3 +1,5 @@
+import { defaultConfig, type PlatformConfig } from '../../config.js';
+import { spreadConstraints } from '../../scheduling.js';
 import type { ReleaseModule } from '../release.js';
 import { ns } from '../../namespaces.js';
 import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
@@ -67,7 +69,10 @@ export interface TraefikValues {
     readonly websecure: EntryPointValues;
     readonly metrics: EntryPointValues;
   };
-  readonly service: { readonly spec: { readonly type: 'ClusterIP' } };
+  /** kind: ClusterIP (clients use the hostPorts); cluster: LoadBalancer, keeping the client's address (Local). */
+  readonly service: { readonly spec: { readonly type: 'ClusterIP' } | { readonly type: 'LoadBalancer'; readonly externalTrafficPolicy: 'Local' } };
+  readonly podDisruptionBudget?: { readonly enabled: boolean; readonly maxUnavailable: number };
+  readonly topologySpreadConstraints?: readonly object[];
   readonly providers: {
     readonly kubernetesGateway: { readonly enabled: boolean };
     readonly kubernetesCRD: { readonly enabled: boolean; readonly allowCrossNamespace: boolean };
@@ -99,32 +104,55 @@ export interface TraefikValues {
 }
 
 const proxy = resources('100m', '128Mi', '256Mi');
+/** Behind a load balancer: two, so a node drain or an upgrade leaves one serving. */
+const TRAEFIK_LB_REPLICAS = 2;
 /** The chart's default uid/gid (podSecurityContext.runAsUser/runAsGroup 65532): non-root, ports above 1024. */
 const TRAEFIK_UID = 65532;
 
-export function traefikValues(): TraefikValues {
+/**
+ * Traefik's values for how clients reach it (the config's exposure): `hostPort`, kind's one ingress-ready node,
+ * or `loadBalancer`, two replicas behind the cloud's load balancer, spread like the services and never both
+ * evicted at once.
+ */
+export function traefikValues(config: Pick<PlatformConfig, 'exposure' | 'spreadAcrossZones'> = defaultConfig): TraefikValues {
+  const entryPoint = (e: { port: number; hostPort: number; servicePort: number }): EntryPointValues =>
+    config.exposure === 'hostPort' ? { port: e.port, hostPort: e.hostPort, exposedPort: e.servicePort } : { port: e.port, exposedPort: e.servicePort };
+  const placement: Pick<TraefikValues, 'deployment' | 'updateStrategy' | 'nodeSelector' | 'tolerations'> =
+    config.exposure === 'hostPort'
+      ? {
+          deployment: { kind: 'Deployment', replicas: 1 },
+          // One pod holds hostPorts 80/443: a surge pod could never bind them and every upgrade would hang,
+          // so the old pod goes first (a short outage on a one-node kind cluster).
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+          // kind's documented ingress setup: the node labelled ingress-ready (kind-config.yaml) maps 80/443 to the host.
+          nodeSelector: { 'ingress-ready': 'true', 'kubernetes.io/os': 'linux' },
+          tolerations: [
+            { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+            { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+          ],
+        }
+      : {
+          deployment: { kind: 'Deployment', replicas: TRAEFIK_LB_REPLICAS },
+          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+          nodeSelector: { 'kubernetes.io/os': 'linux' },
+          tolerations: [],
+        };
   return {
-    deployment: { kind: 'Deployment', replicas: 1 },
-    // One pod holds hostPorts 80/443: a surge pod could never bind them and every upgrade would hang,
-    // so the old pod goes first (a short outage on a one-node kind cluster).
-    updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-    // kind's documented ingress setup: the node labelled ingress-ready (kind-config.yaml) maps 80/443 to the host.
-    nodeSelector: { 'ingress-ready': 'true', 'kubernetes.io/os': 'linux' },
-    tolerations: [
-      { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
-      { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
-    ],
+    ...placement,
     ports: {
-      web: { port: traefikEntryPoints.web.port, hostPort: traefikEntryPoints.web.hostPort, exposedPort: traefikEntryPoints.web.servicePort },
-      websecure: {
-        port: traefikEntryPoints.websecure.port,
-        hostPort: traefikEntryPoints.websecure.hostPort,
-        exposedPort: traefikEntryPoints.websecure.servicePort,
-      },
+      web: entryPoint(traefikEntryPoints.web),
+      websecure: entryPoint(traefikEntryPoints.websecure),
       metrics: { port: traefikEntryPoints.metrics.port, expose: { default: false } },
     },
-    // A LoadBalancer stays pending on kind: clients come in through the hostPorts, pods through this ClusterIP.
-    service: { spec: { type: 'ClusterIP' } },
+    // kind: a LoadBalancer would stay pending; clients come in through the hostPorts, pods through this ClusterIP.
+    // cluster: the cloud's load balancer; `Local` keeps the client's address for the services' rate limits.
+    service: { spec: config.exposure === 'hostPort' ? { type: 'ClusterIP' } : { type: 'LoadBalancer', externalTrafficPolicy: 'Local' } },
+    ...(config.exposure === 'loadBalancer'
+      ? {
+          podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+          ...(config.spreadAcrossZones ? { topologySpreadConstraints: spreadConstraints(config, traefikPodLabels, 'pod-template-hash') } : {}),
+        }
+      : {}),
     providers: {
       kubernetesGateway: { enabled: true },
       // Only for the ForwardAuth Middlewares that HTTPRoutes name in ExtensionRef filters; a route may only
@@ -168,6 +196,6 @@ export const traefikRelease: ReleaseModule = {
   name: TRAEFIK_RELEASE,
   chart: 'traefik',
   namespace: TRAEFIK_NAMESPACE,
-  values: () => traefikValues(),
-  footprint: () => [{ component: 'traefik', replicas: 1, requests: proxy.requests }],
+  values: ({ config }) => traefikValues(config),
+  footprint: ({ config }) => [{ component: 'traefik', replicas: config.exposure === 'hostPort' ? 1 : TRAEFIK_LB_REPLICAS, requests: proxy.requests }],
 };

@@ -9,6 +9,7 @@
 import { Chart } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { hasExternalDatabase } from '../../config.js';
 import * as k8s from '../../k8s.js';
 import { appLabels } from '../../labels.js';
 import type { ServiceMixin } from '../../microservice/mixin.js';
@@ -39,7 +40,7 @@ export function dashboardConfigMap(scope: Construct, id: string, d: Dashboard, p
 export const dashboardsMixin = (): ServiceMixin => ({
   name: DASHBOARDS_MIXIN,
   apply(ctx) {
-    dashboardConfigMap(ctx.scope, 'Dashboard', serviceDashboard(ctx.decl, ctx.namespace), {
+    dashboardConfigMap(ctx.scope, 'Dashboard', serviceDashboard(ctx.decl, ctx.namespace, { externalDatabase: hasExternalDatabase(ctx) }), {
       namespace: ctx.namespace,
       labels: appLabels({ name: ctx.decl.name, instance: ctx.decl.name, component: 'monitoring' }),
     });

@@ -15,7 +15,7 @@ import { breakerStates, dashboard, stat, timeseries } from './panels.js';
 
 export const serviceDashboardUid = (service: string) => `courseops-${service}-red`;
 
-export function serviceDashboard(decl: ServiceDecl, namespace: string): Dashboard {
+export function serviceDashboard(decl: ServiceDecl, namespace: string, options: { externalDatabase?: boolean } = {}): Dashboard {
   const name = decl.name;
   // The same thresholds as the service's alerts and canary gates.
   const slo = thresholdsOf(decl);
@@ -155,16 +155,17 @@ export function serviceDashboard(decl: ServiceDecl, namespace: string): Dashboar
       );
   }
   if (decl.database) {
-    b.withRow(new RowBuilder('Database'))
-      .withPanel(
-        timeseries({
-          title: 'Query p95 by operation',
-          unit: 's',
-          min: 0,
-          targets: [{ expr: `histogram_quantile(0.95, sum by (operation, le) (rate(db_query_duration_seconds_bucket${sel()}${r})))`, legend: '{{operation}}' }],
-        }),
-      )
-      .withPanel(
+    const row = b.withRow(new RowBuilder('Database')).withPanel(
+      timeseries({
+        title: 'Query p95 by operation',
+        unit: 's',
+        min: 0,
+        targets: [{ expr: `histogram_quantile(0.95, sum by (operation, le) (rate(db_query_duration_seconds_bucket${sel()}${r})))`, legend: '{{operation}}' }],
+      }),
+    );
+    // An external database has no postgres-exporter here: its provider's console shows whether it is up.
+    if (!options.externalDatabase)
+      row.withPanel(
         stat({
           title: 'PostgreSQL up',
           unit: 'short',
