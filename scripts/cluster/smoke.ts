@@ -1,10 +1,11 @@
 /**
  * npm run smoke [-- --insecure] [--context CTX] [--dist DIR] [--targets-timeout SECONDS] [--dry-run]
  *
- * End-to-end checks of a running cluster, through the Gateway (Traefik's hostPorts) on 127.0.0.1 (the hostnames of
- * dist/hosts.json are resolved to 127.0.0.1 here, so /etc/hosts is not needed for the smoke test), with
- * TLS verified against the cluster's root CA (the Secret of the synthesized cert-manager CA Certificate,
- * else a Secret named courseops-ca) unless --insecure:
+ * End-to-end checks of a running cluster, through the Gateway: on kind, Traefik's hostPorts on 127.0.0.1 (the
+ * hostnames of dist/hosts.json are resolved to 127.0.0.1 here, so /etc/hosts is not needed), with TLS verified
+ * against the cluster's root CA (the Secret of the synthesized cert-manager CA Certificate, else a Secret named
+ * courseops-ca); with the cluster profile (--context NAME required), through public DNS to the load balancer,
+ * with TLS verified against the system's roots (Let's Encrypt staging needs --insecure). Then:
  *   every declared service's public route (dist/services.json) answering through the Gateway,
  *   course + teacher APIs (create a course, create a teacher, assign, list), status page,
  *   Prometheus targets all up (API server service proxy, no auth bypass), Elasticsearch green,
@@ -17,7 +18,9 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import path from 'node:path';
 import { KUBE_CONTEXT, renderCommand, spawnRunner } from './commands.js';
-import { REPO_ROOT, checkSwitches, fail, parseFlags, userPath } from './cli.js';
+import { REPO_ROOT, Refusal, checkSwitches, fail, parseFlags, userPath } from './cli.js';
+import { targetFromFlags, targetRefusal } from './target.js';
+import { CA_CLUSTER_ISSUER } from '../../cdk8s/src/tls/ca.js';
 import { distComplete, loadDist } from './inputs.js';
 import { behindAuth, describeTarget, notGreen, targetsNotUp } from './smoke-checks.js';
 import { assertTools, lookupOnPath, TOOLS } from './prerequisites.js';
@@ -110,13 +113,20 @@ async function main(): Promise<void> {
   }
   const distDir = flags.values.get('dist') ? userPath(flags.values.get('dist')!) : 'dist';
   process.chdir(REPO_ROOT);
-  const context = flags.values.get('context') ?? KUBE_CONTEXT;
   const insecure = flags.switches.has('insecure');
   const targetsTimeoutMs = Number(flags.values.get('targets-timeout') ?? 180) * 1000;
 
   if (!distComplete(distDir)) throw new Error(`${distDir} is missing or incomplete: run \`npm run synth\` (or \`npm run up\`) first`);
   const dist = loadDist(distDir);
   const { hosts, releases, declared } = dist;
+  // As up: the kind cluster by default; a cluster-profile dist/ only on the context named explicitly.
+  const refusal = targetRefusal(declared, targetFromFlags(flags.values), 'smoke', distDir);
+  if (refusal) throw new Refusal(refusal);
+  const context = flags.values.get('context') ?? KUBE_CONTEXT;
+  // kind: the hosts are 127.0.0.1 (its hostPorts); behind a load balancer, public DNS answers for them.
+  const pinnedHosts = declared.cluster.exposure === 'hostPort' ? new Set(hosts) : new Set<string>();
+  // The platform CA signs the certificates on kind; an ACME or existing issuer's chain is checked against the system's roots.
+  const ownCa = !declared.cluster.issuer.existing && declared.cluster.issuer.name === CA_CLUSTER_ISSUER;
   const caArgs = dist.caSecret
     ? ['-n', dist.caSecret.namespace, 'get', 'secret', dist.caSecret.name, '-o', 'json']
     : ['get', 'secret', '-A', '--field-selector', 'metadata.name=courseops-ca', '-o', 'json'];
@@ -134,7 +144,7 @@ async function main(): Promise<void> {
   if (flags.dryRun) {
     const lines = [
       '# smoke checks (dry run: nothing is run)',
-      renderCommand({ argv: ['kubectl', '--context', context, ...caArgs] }),
+      ...(ownCa ? [renderCommand({ argv: ['kubectl', '--context', context, ...caArgs] })] : ['# TLS checked against the system roots (the certificates are not the platform CA\'s)']),
       ...routed.map((s) => `# ${s.name}: ${routeOf(s.name)}`),
       ...uis.map((ui) => `# ${ui}: https://${declared.hosts[ui]}/`),
       renderCommand({ argv: ['kubectl', '--context', context, 'get', '--raw', targetsPath] }),
@@ -147,7 +157,7 @@ async function main(): Promise<void> {
   assertTools(lookupOnPath(), TOOLS.filter((t) => t.name === 'kubectl'));
 
   let ca: string | undefined;
-  if (!insecure) {
+  if (!insecure && ownCa) {
     try {
       const answer = (await kubectlJson(caArgs, context)) as { items?: { data?: Record<string, string> }[]; data?: Record<string, string> };
       const data = answer.items ? answer.items[0]?.data : answer.data;
@@ -158,7 +168,7 @@ async function main(): Promise<void> {
       throw new Error(`cannot read the cluster CA (${(err as Error).message}); is the cluster up? Use --insecure to skip TLS verification.`);
     }
   }
-  const opts: Options = { ca, insecure, hosts: new Set(hosts) };
+  const opts: Options = { ca, insecure, hosts: pinnedHosts };
   const state: { courseId?: string; teacherId?: string } = {};
   const suffix = randomUUID().slice(0, 8);
 

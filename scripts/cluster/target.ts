@@ -31,7 +31,7 @@ export function targetFromFlags(values: ReadonlyMap<string, string>): ClusterTar
 const RESYNTH = 'set `profile: cluster` in courseops.config.yaml (or COURSEOPS_PROFILE=cluster) and run `npm run synth`';
 
 /** Why dist/ cannot go to this target (profile and target disagree), or undefined. */
-export function targetRefusal(declared: ServicesFile, target: ClusterTarget | undefined, command: 'up' | 'down', distDir = 'dist'): string | undefined {
+export function targetRefusal(declared: ServicesFile, target: ClusterTarget | undefined, command: 'up' | 'down' | 'smoke', distDir = 'dist'): string | undefined {
   const { profile } = declared.cluster;
   if (target && profile === 'kind') {
     return (

@@ -293,6 +293,18 @@ describe('npx tsx scripts/cluster/up.ts / down.ts --context', () => {
     expect(purge?.stderr).toContain('--purge goes with --context NAME');
   });
 
+  it('smoke --dry-run --context checks the declared routes through public DNS, against the system roots', async () => {
+    const { stdout } = await run(tsx, ['scripts/cluster/smoke.ts', '--dry-run', '--dist', path.join(dir, 'dist'), '--context', CONTEXT], { cwd: root });
+    const course = FIXTURE_CLUSTER_SERVICES.services.find((s) => s.name === 'course')!;
+    expect(stdout).toContain(`# course: https://${course.ingress!.host}${course.ingress!.path}`);
+    expect(stdout).toContain(`kubectl --context ${CONTEXT} get --raw`);
+    expect(stdout).toContain('# TLS checked against the system roots');
+    expect(stdout).not.toContain('courseops-root-ca');
+    const refused = await run(tsx, ['scripts/cluster/smoke.ts', '--dry-run', '--dist', path.join(dir, 'dist')], { cwd: root }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(refused?.code).toBe(2);
+    expect(refused?.stderr).toContain('npm run smoke -- --context NAME');
+  });
+
   it('down --dry-run --context prints the removal plan', async () => {
     const { stdout } = await run(tsx, ['scripts/cluster/down.ts', '--dry-run', '--dist', path.join(dir, 'dist'), '--context', CONTEXT], { cwd: root });
     expect(stdout).toContain(`helm uninstall cert-manager -n cert-manager --wait --timeout 10m --kube-context ${CONTEXT}`);
