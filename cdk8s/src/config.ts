@@ -98,7 +98,7 @@ export const hasExternalDatabase = (ctx: { readonly config: Pick<PlatformConfig,
   ctx.config.externalDatabases.includes(ctx.decl.name);
 
 /** The image of a service (or of `backup`): `<prefix>/<name>:<tag>`; the bring-up builds exactly these. */
-export const imageOf = (config: PlatformConfig, name: string): string => `${config.imagePrefix}/${name}:${config.imageTag}`;
+export const imageOf = (config: Pick<PlatformConfig, 'imagePrefix' | 'imageTag'>, name: string): string => `${config.imagePrefix}/${name}:${config.imageTag}`;
 
 /** What Docker accepts as an image tag. */
 export const IMAGE_TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

@@ -2,14 +2,13 @@
  * `npm run canary` as data: its arguments and the commands it runs (shown by --dry-run, run by canary.ts).
  * How it reads a running canary (the Rollout and its HTTPRoute) is in canary-status.ts.
  */
-import { defaultConfig, IMAGE_TAG_PATTERN } from '../../cdk8s/src/config.js';
+import { defaultConfig, IMAGE_TAG_PATTERN, imageOf, type PlatformConfig } from '../../cdk8s/src/config.js';
 import { ns } from '../../cdk8s/src/namespaces.js';
 import { checkSwitches, parseFlags } from './cli.js';
 import { services } from '../../cdk8s/src/services.js';
 import { CLUSTER_NAME, kubectl, serviceImageBuild, type Cmd } from './commands.js';
 
 export const APPS_NAMESPACE = ns.apps.name;
-export const IMAGE_PREFIX = defaultConfig.imagePrefix;
 /** The declared services (cdk8s/src/services.ts): the ones a canary can roll. */
 const SERVICES = services.map((s) => s.name);
 const declared = (name: string) => services.find((s) => s.name === name)!;
@@ -23,7 +22,7 @@ export const CANARY_USAGE = `Usage:
   npm run canary -- <service> --promote | --abort [--dry-run]
 
   <service>        ${SERVICES.join(', ')}
-  <image-tag>      builds courseops/<service>:<image-tag> from the working tree, loads it into kind, sets it on
+  <image-tag>      builds <images.prefix>/<service>:<image-tag> from the working tree, loads it into kind, sets it on
                    the Rollout, then follows the canary (its steps, and the weights of the service's HTTPRoute)
                    until it is promoted (exit 0) or aborted with the route back on stable (exit 1)
   --fault-rate R   also sets FAULT_RATE=R (0..1) on the new pods: that share of API requests fails with a
@@ -76,8 +75,6 @@ export function parseCanaryArgs(argv: readonly string[], env: NodeJS.ProcessEnv 
   };
 }
 
-export const imageRef = (service: string, tag: string) => `${IMAGE_PREFIX}/${service}:${tag}`;
-
 export interface EnvVar {
   name: string;
   value?: string;
@@ -88,14 +85,15 @@ export interface EnvVar {
  * The commands of a request. `currentEnv` is the service container's env in the Rollout as synthesized
  * (dist/): the patch sets the whole list, so FAULT_RATE is added or removed without touching the rest.
  */
-export function canaryCommands(request: CanaryRequest, currentEnv: readonly EnvVar[] = []): Cmd[] {
+export function canaryCommands(request: CanaryRequest, currentEnv: readonly EnvVar[] = [], config: Pick<PlatformConfig, 'imagePrefix'> = defaultConfig): Cmd[] {
   const rollout = (...args: string[]) => kubectl('-n', APPS_NAMESPACE, ...args);
   if (request.action !== 'deploy') {
     // What `kubectl argo rollouts promote --full` and `abort` patch, without needing the plugin.
     const status = request.action === 'promote' ? '{"status":{"promoteFull":true}}' : '{"status":{"abort":true}}';
     return [{ argv: rollout('patch', 'rollout', request.service, '--subresource', 'status', '--type', 'merge', '-p', status) }];
   }
-  const image = imageRef(request.service, request.tag);
+  // Named as the manifests name the service's images (the configured prefix), with the new tag.
+  const image = imageOf({ ...config, imageTag: request.tag }, request.service);
   const env = [
     ...currentEnv.filter((e) => e.name !== 'FAULT_RATE'),
     ...(request.faultRate !== undefined ? [{ name: 'FAULT_RATE', value: String(request.faultRate) }] : []),

@@ -106,7 +106,13 @@ async function main(): Promise<number> {
     return 2;
   }
   process.chdir(REPO_ROOT);
-  const commands = canaryCommands(request, request.action === 'deploy' ? synthesizedEnv(request.service) : []);
+  const config = loadConfig();
+  if (config.profile !== 'kind') {
+    // It builds into kind and drives the kind context; on a cluster, push the image and set it on the Rollout yourself.
+    process.stderr.write('npm run canary drives the local kind cluster; the configured profile is "cluster" (README "Production cluster").\n');
+    return 2;
+  }
+  const commands = canaryCommands(request, request.action === 'deploy' ? synthesizedEnv(request.service) : [], config);
   if (request.dryRun) {
     for (const cmd of commands) console.log(renderCommand(cmd));
     if (request.action === 'deploy') {

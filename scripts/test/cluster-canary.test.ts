@@ -57,6 +57,13 @@ describe('npm run canary: commands', () => {
     ]);
   });
 
+  it('names the new image with the configured prefix, as the manifests name the service images', () => {
+    const cmds = canaryCommands({ action: 'deploy', service: 'course', tag: 'v2', build: true, traffic: true, timeoutMinutes: 30 }, env, { imagePrefix: 'registry.example:5000/team' });
+    expect(cmds[0]!.argv).toContain('registry.example:5000/team/course:v2');
+    expect(cmds[1]!.argv).toContain('registry.example:5000/team/course:v2');
+    expect(patchOf(cmds[2]!.argv)[0]!.value).toBe('registry.example:5000/team/course:v2');
+  });
+
   it('removes a previous FAULT_RATE when none is asked for, keeps the rest, and skips the build with --no-build', () => {
     const cmds = canaryCommands({ action: 'deploy', service: 'course', tag: 'v3', build: false, traffic: true, timeoutMinutes: 30 }, env);
     expect(cmds).toHaveLength(1);
