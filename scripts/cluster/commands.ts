@@ -40,6 +40,8 @@ export interface Cmd {
    * CRD of a kind is already gone), so the command counts as done.
    */
   goneWhen?: RegExp;
+  /** What a failure most likely means and how to fix it, added to the error. */
+  onFailure?: string;
 }
 
 /** kubectl against the kind cluster `up` creates. */
@@ -166,7 +168,7 @@ export class CommandError extends Error {
     secrets: Iterable<string> = [],
   ) {
     const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-20).join('\n');
-    super(`command failed (exit ${result.code}): ${renderCommand(cmd)}\n${redact(tail, secrets)}`);
+    super(`command failed (exit ${result.code}): ${renderCommand(cmd)}\n${redact(tail, secrets)}${cmd.onFailure ? `\n\n${cmd.onFailure}` : ''}`);
     this.name = 'CommandError';
   }
 }

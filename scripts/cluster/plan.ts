@@ -269,8 +269,22 @@ export function clusterSummaryLines(dist: DistInputs, context: string): string[]
   return lines;
 }
 
-function helmStep(id: string, title: string, releases: readonly Release[], distDir: string, context: string): Step {
-  return { id, type: 'commands', title: `${title} (${releases.map((r) => r.name).join(', ')})`, commands: releases.map((r) => helmCommand(r, distDir, context)) };
+/**
+ * Behind a load balancer, Helm's --wait on Traefik waits for its Service to get an external address. Nothing can
+ * check beforehand that the cluster hands one out, so a timeout there says what it most likely means.
+ */
+const loadBalancerHint = (context: string, release: Release) =>
+  `Traefik's Service is of type LoadBalancer: if \`kubectl --context ${context} -n ${release.namespace} get service ${release.name}\` shows ` +
+  'EXTERNAL-IP <pending>, this cluster gives LoadBalancer Services no address (a cloud cluster does through its load balancer ' +
+  'controller; on bare metal install one such as MetalLB), then run up again.';
+
+function helmStep(id: string, title: string, releases: readonly Release[], dist: DistInputs, context: string): Step {
+  const behindLoadBalancer = dist.declared.cluster.exposure === 'loadBalancer';
+  const commands = releases.map((r): Cmd => {
+    const cmd = helmCommand(r, dist.distDir, context);
+    return behindLoadBalancer && r.chart === 'traefik' ? { ...cmd, onFailure: loadBalancerHint(context, r) } : cmd;
+  });
+  return { id, type: 'commands', title: `${title} (${releases.map((r) => r.name).join(', ')})`, commands };
 }
 
 /**
@@ -280,12 +294,12 @@ function helmStep(id: string, title: string, releases: readonly Release[], distD
 function helmSteps(dist: DistInputs, context: string): Step[] {
   const { issuer } = dist.declared.cluster;
   const certManager = dist.releases.findIndex((r) => r.chart === 'cert-manager');
-  if (!issuer.existing || certManager < 0) return [helmStep('helm', 'Install the Helm releases in order', dist.releases, dist.distDir, context)];
+  if (!issuer.existing || certManager < 0) return [helmStep('helm', 'Install the Helm releases in order', dist.releases, dist, context)];
   const check = clusterIssuerCheck(context, issuer.name, 'after-cert-manager');
   const steps: Step[] = [
-    helmStep('helm', 'Install the Helm releases in order, up to cert-manager', dist.releases.slice(0, certManager + 1), dist.distDir, context),
+    helmStep('helm', 'Install the Helm releases in order, up to cert-manager', dist.releases.slice(0, certManager + 1), dist, context),
     { id: 'issuer', type: 'checks', title: `Check the ClusterIssuer ${issuer.name} exists`, context, beforeChanges: false, checks: [check], commands: [check.cmd] },
-    helmStep('helm-rest', 'Install the remaining Helm releases in order', dist.releases.slice(certManager + 1), dist.distDir, context),
+    helmStep('helm-rest', 'Install the remaining Helm releases in order', dist.releases.slice(certManager + 1), dist, context),
   ];
   return steps.filter((s) => s.type !== 'commands' || s.commands.length > 0);
 }

@@ -134,6 +134,17 @@ describe('npm run up -- --context NAME: the plan', () => {
     }
   });
 
+  it("says what a Traefik release that never becomes ready most likely means: no load balancer for its Service", async () => {
+    const tools = fakeCluster((argv) => (argv[0] === 'helm' && argv.includes('traefik') ? { code: 1, stdout: '', stderr: 'Error: context deadline exceeded' } : undefined));
+    const err = (await runPlan(buildPlan({ dist, synth: false, target: { context: CONTEXT } }), { runner: tools.runner, lookup: everyTool, fileRoots: [dist.distDir], silent: true }).catch((e: Error) => e)) as Error;
+    expect(err.message).toContain('context deadline exceeded');
+    expect(err.message).toContain(`kubectl --context ${CONTEXT} -n traefik get service traefik\` shows EXTERNAL-IP <pending>`);
+    expect(err.message).toContain('MetalLB');
+    // The kind cluster's Traefik holds hostPorts: no such hint there.
+    const kindTraefik = planCommands(buildPlan({ dist: kindDist, synth: false })).find((c) => c.argv[0] === 'helm' && c.argv.includes('traefik'))!;
+    expect(kindTraefik.onFailure).toBeUndefined();
+  });
+
   it('runs against the context only: every kubectl and helm call made, also those built while it runs (secrets, checks)', async () => {
     const steps = buildPlan({ dist, synth: false, target: { context: CONTEXT } });
     const tools = fakeCluster();
