@@ -74,11 +74,11 @@ else
     npx vitest run
   else
     phase "tests outside the box (the box programs still building)"
-    npx vitest run --exclude 'scripts/test/box.test.ts' --exclude '**/node_modules/**'
+    npx vitest run --exclude 'scripts/test/box.test.ts' --exclude 'scripts/test/box-zones.test.ts' --exclude '**/node_modules/**'
     phase "waiting for the box programs"
     box_built
     phase "tests in the box"
-    npx vitest run scripts/test/box.test.ts
+    npx vitest run scripts/test/box.test.ts scripts/test/box-zones.test.ts
   fi
 fi
 phase ""

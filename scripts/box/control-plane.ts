@@ -13,11 +13,13 @@ import { CLUSTER_POD_CIDR } from '../../cdk8s/src/config.js';
 import { ensureTools, type Log } from './build.js';
 import { boxNamespaces, createNetns, deleteNetns, inNetns, ip, spawnInNetns, writeNetnsHosts } from './netns.js';
 import { makePki, type BoxPki } from './pki.js';
-import { kindNode, kindStorageClass, kwokStages } from './kind-node.js';
+import { kindNode, kindVolumes, kwokStages, type VolumeProvisioner } from './kind-node.js';
 import { KUBERNETES_VERSION } from './tools.js';
 
 export const BOX_NETNS = 'courseops-box';
 export const DEFAULT_STATE_DIR = join(tmpdir(), 'courseops-box');
+/** The one context of the box's kubeconfig (what `up --context` names to target the box). */
+export const BOX_CONTEXT = 'courseops-box';
 
 /** Addresses inside the box namespace (they exist nowhere else). */
 export const boxNetwork = {
@@ -135,24 +137,63 @@ function writeKubeconfig(file: string, server: string, ca: string, cert: string,
     kind: 'Config',
     clusters: [{ name: 'courseops-box', cluster: { server, 'certificate-authority': ca } }],
     users: [{ name: 'courseops-box-admin', user: { 'client-certificate': cert, 'client-key': key } }],
-    contexts: [{ name: 'courseops-box', context: { cluster: 'courseops-box', user: 'courseops-box-admin' } }],
-    'current-context': 'courseops-box',
+    contexts: [{ name: BOX_CONTEXT, context: { cluster: 'courseops-box', user: 'courseops-box-admin' } }],
+    'current-context': BOX_CONTEXT,
   };
   writeFileSync(file, stringify(doc), { mode: 0o600 });
 }
+
+/** A kwok node of the box. */
+export interface BoxNode {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly allocatable: Readonly<Record<string, string>>;
+  /** Its InternalIP, added to the box namespace's loopback (absent: kwok's --node-ip, boxNetwork.nodeIP). */
+  readonly ip?: string;
+  /** Its pod range (spec.podCIDR), which kwok gives its pods' IPs from (absent: boxNetwork.podCIDR). */
+  readonly podCIDR?: string;
+}
+
+/** The box's nodes and its default StorageClass with the volumes kwok provisions for it. */
+export interface BoxTopology {
+  readonly nodes: readonly BoxNode[];
+  readonly volumes: VolumeProvisioner;
+}
+
+/** The kind cluster's shape: its one node and kind's default StorageClass. */
+export const kindTopology: BoxTopology = { nodes: [kindNode], volumes: kindVolumes };
 
 export interface StartOptions {
   readonly dir?: string;
   /** The network namespace (default courseops-box; tests use their own so a running box is left alone). */
   readonly netns?: string;
   readonly log?: Log;
+  /** The nodes and default StorageClass (default: kind's, kindTopology). */
+  readonly topology?: BoxTopology;
 }
 
-/** Builds what is missing, then starts the control plane and the kind-shaped node; returns when the node is Ready. */
+/** The Node object kwok takes over (the annotation); its status is what a kubelet would register. */
+function nodeObject(node: BoxNode) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node.name, labels: node.labels, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+    spec: node.podCIDR ? { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } : {},
+    status: {
+      ...(node.ip ? { addresses: [{ type: 'InternalIP', address: node.ip }, { type: 'Hostname', address: node.name }] } : {}),
+      allocatable: node.allocatable,
+      capacity: node.allocatable,
+      nodeInfo: { kubeletVersion: KUBERNETES_VERSION, architecture: 'amd64', operatingSystem: 'linux' },
+    },
+  };
+}
+
+/** Builds what is missing, then starts the control plane and the nodes (kind's one by default); returns when every node is Ready. */
 export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   const log = options.log ?? (() => {});
   const dir = options.dir ?? DEFAULT_STATE_DIR;
   const netns = options.netns ?? BOX_NETNS;
+  const topology = options.topology ?? kindTopology;
   if (readBoxState(dir)) await stopBox(dir);
   const t0 = Date.now();
   const binaries = await ensureTools(['kubernetes', 'etcd', 'kwok'], log);
@@ -163,6 +204,7 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   const t1 = Date.now();
   createNetns(netns);
   ip(['-n', netns, 'addr', 'add', `${boxNetwork.nodeIP}/32`, 'dev', 'lo']);
+  for (const node of topology.nodes) if (node.ip && node.ip !== boxNetwork.nodeIP) ip(['-n', netns, 'addr', 'add', `${node.ip}/32`, 'dev', 'lo']);
   // Every box process gets this hosts file (cluster DNS names are added later, in place, as their targets start).
   writeNetnsHosts(netns, {});
   const n = boxNetwork;
@@ -173,7 +215,7 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   const state: BoxState = { netns, dir, server, kubeconfig, pki, binaries, processes: [] };
   saveState(state);
   try {
-    await startComponents(state, log);
+    await startComponents(state, topology, log);
   } catch (err) {
     // Nothing of a box that failed to start is left running.
     await stopBox(dir, { keepLogs: true });
@@ -183,7 +225,7 @@ export async function startBox(options: StartOptions = {}): Promise<BoxState> {
   return state;
 }
 
-async function startComponents(state: BoxState, log: Log): Promise<void> {
+async function startComponents(state: BoxState, topology: BoxTopology, log: Log): Promise<void> {
   const { dir, kubeconfig, binaries, pki } = state;
   const n = boxNetwork;
 
@@ -217,23 +259,19 @@ async function startComponents(state: BoxState, log: Log): Promise<void> {
   ]);
   startProcess(state, 'kwok', [
     binaries.kwok!, `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=true', `--cidr=${n.podCIDR}`, `--node-ip=${n.nodeIP}`,
-    '--server-address=127.0.0.1:10247', `--config=${kwokStages(dir)}`,
+    '--server-address=127.0.0.1:10247', `--config=${kwokStages(dir, topology.volumes)}`,
     // The heartbeat stage refreshes node status only every 10 minutes and counts on a Lease for
     // liveness: without one the node lifecycle controller marks the node and every pod NotReady.
     '--node-lease-duration-seconds=40',
   ]);
-  kubectl(state, ['apply', '-f', '-'], stringify({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: kindNode.name, labels: kindNode.labels, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
-    spec: {},
-    status: { allocatable: kindNode.allocatable, capacity: kindNode.allocatable, nodeInfo: { kubeletVersion: KUBERNETES_VERSION, architecture: 'amd64', operatingSystem: 'linux' } },
-  }));
-  kubectl(state, ['apply', '-f', '-'], stringify(kindStorageClass));
-  await waitFor(state, `node ${kindNode.name} to be Ready`, () => {
-    const node = kubectlJson<{ status?: { conditions?: { type: string; status: string }[] } }>(state, ['get', 'node', kindNode.name]);
-    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  }, 60_000, 'kwok');
+  for (const node of topology.nodes) kubectl(state, ['apply', '-f', '-'], stringify(nodeObject(node)));
+  kubectl(state, ['apply', '-f', '-'], stringify(topology.volumes.storageClass));
+  for (const node of topology.nodes) {
+    await waitFor(state, `node ${node.name} to be Ready`, () => {
+      const live = kubectlJson<{ status?: { conditions?: { type: string; status: string }[] } }>(state, ['get', 'node', node.name]);
+      return live.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    }, 60_000, 'kwok');
+  }
   // The default ServiceAccount of a namespace is made by the controller manager: wait for it before anything creates pods.
   await waitFor(state, 'the default ServiceAccount', () => kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']).trim() !== '', 60_000, 'kube-controller-manager');
   log('components started');

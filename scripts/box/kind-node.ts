@@ -36,25 +36,42 @@ export const kindStorageClass = {
   volumeBindingMode: 'WaitForFirstConsumer',
 } as const;
 
+/** Which claims kwok's fake volume provisioner serves, and what it puts in each volume it makes. */
+export interface VolumeProvisioner {
+  /** The StorageClass whose claims it provisions (WaitForFirstConsumer): the box applies it as is. */
+  readonly storageClass: { readonly apiVersion: 'storage.k8s.io/v1'; readonly kind: 'StorageClass'; readonly metadata: { readonly name: string }; readonly provisioner: string };
+  /** Lines added to the spec of each PersistentVolume it makes (Go template over the claim, 10 spaces in). */
+  readonly volumeSpec?: string;
+}
+
+/** kind's `standard` class; its volumes carry no node affinity (the kind cluster has one node). */
+export const kindVolumes: VolumeProvisioner = { storageClass: kindStorageClass };
+
 /**
  * kwok's Stage files, from its module: nodes become Ready with a lease heartbeat, pods Running, Job
- * pods Succeeded; and its fake volume provisioner, pointed at kind's class and made to wait, as
- * WaitForFirstConsumer does, until the scheduler has picked a node for the claim.
+ * pods Succeeded; and its fake volume provisioner, pointed at kind's class (or `volumes`' class) and made
+ * to wait, as WaitForFirstConsumer does, until the scheduler has picked a node for the claim.
  */
-export function kwokStages(dir: string): string {
+export function kwokStages(dir: string, volumes: VolumeProvisioner = kindVolumes): string {
   const kwok = moduleDir('kwok', 'sigs.k8s.io/kwok');
   const read = (f: string) => readFileSync(join(kwok, 'kustomize/stage', f), 'utf8').trim();
   const lifecycle = ['node/fast/node-initialize.yaml', 'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'].map(read);
-  const volumes = ['volume/fast/pvc-provision.yaml', 'volume/fast/pv-bind.yaml', 'volume/fast/pvc-delete.yaml', 'volume/fast/pv-delete.yaml'].map((f) => {
-    const text = read(f).replaceAll("'kwok-volume'", `'${kindStorageClass.metadata.name}'`).replaceAll('kwok.x-k8s.io/volume', kindStorageClass.provisioner);
-    if (!text.includes(`'${kindStorageClass.metadata.name}'`)) throw new Error(`kwok ${f}: no storage class selector to point at ${kindStorageClass.metadata.name}`);
+  const { storageClass } = volumes;
+  const volumeStages = ['volume/fast/pvc-provision.yaml', 'volume/fast/pv-bind.yaml', 'volume/fast/pvc-delete.yaml', 'volume/fast/pv-delete.yaml'].map((f) => {
+    const text = read(f).replaceAll("'kwok-volume'", `'${storageClass.metadata.name}'`).replaceAll('kwok.x-k8s.io/volume', storageClass.provisioner);
+    if (!text.includes(`'${storageClass.metadata.name}'`)) throw new Error(`kwok ${f}: no storage class selector to point at ${storageClass.metadata.name}`);
     if (!f.endsWith('pvc-provision.yaml')) return text;
     const waitForNode = `    - cel:\n        expression: >-\n          has(self.metadata.annotations) && 'volume.kubernetes.io/selected-node' in self.metadata.annotations\n  steps:`;
     if (!/\n {2}steps:/.test(text)) throw new Error(`kwok ${f}: unexpected layout`);
-    return text.replace(/\n {2}steps:/, `\n${waitForNode}`);
+    const waiting = text.replace(/\n {2}steps:/, `\n${waitForNode}`);
+    if (!volumes.volumeSpec) return waiting;
+    // The PersistentVolume's template: its spec begins with accessModes, 10 spaces in.
+    const specStart = '        spec:\n          accessModes:\n';
+    if (!waiting.includes(specStart)) throw new Error(`kwok ${f}: no PersistentVolume spec to add to`);
+    return waiting.replace(specStart, `        spec:\n${volumes.volumeSpec.trimEnd()}\n          accessModes:\n`);
   });
   const out = join(dir, 'kwok-stages.yaml');
-  writeFileSync(out, [...lifecycle, ...podReadiness(read('pod/fast/pod-ready.yaml')), ...volumes].join('\n---\n') + '\n');
+  writeFileSync(out, [...lifecycle, ...podReadiness(read('pod/fast/pod-ready.yaml')), ...volumeStages].join('\n---\n') + '\n');
   return out;
 }
 

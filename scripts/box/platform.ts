@@ -10,9 +10,10 @@ import { loadDist } from '../cluster/inputs.js';
 import { buildPlan } from '../cluster/plan.js';
 import { applyKeepingWeights } from '../cluster/route-weights.js';
 import { ensureSecrets, type SecretOutcome } from '../cluster/secrets.js';
+import type { ClusterTarget } from '../cluster/target.js';
 import { ensureTool, moduleDir } from './build.js';
 import { inNetns } from './netns.js';
-import { kubectl, type BoxState } from './control-plane.js';
+import { kubectl, kubectlJson, type BoxState } from './control-plane.js';
 
 /** Where each chart's CRDs come from: the module of the program at the version the chart runs. */
 export const crdSources = [
@@ -38,8 +39,12 @@ export function crdFiles(except: ReadonlySet<string> = new Set()): string[] {
 
 /** Applies the CRDs of every chart but those in `installedByHelm` (whose own install brings them). */
 export function applyCrds(state: BoxState, installedByHelm: ReadonlySet<string> = new Set()): void {
-  for (const file of crdFiles(installedByHelm)) kubectl(state, ['apply', '--server-side', '-f', file]);
-  kubectl(state, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  // One kubectl for all the files: each kubectl run costs a start and a discovery round (14 s for 34 files, 6 s at once).
+  kubectl(state, ['apply', '--server-side', ...crdFiles(installedByHelm).flatMap((f) => ['-f', f])]);
+  // `kubectl wait` watches each CRD in turn (9 s for 53, all long Established): wait only for those that are not yet.
+  const crds = kubectlJson<{ items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }>(state, ['get', 'crd']).items;
+  const pending = crds.filter((c) => !c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')).map((c) => `crd/${c.metadata.name}`);
+  if (pending.length > 0) kubectl(state, ['wait', '--for=condition=Established', ...pending, '--timeout=60s']);
 }
 
 /**
@@ -56,9 +61,13 @@ export function boxRunner(state: BoxState): Runner {
   };
 }
 
-/** The `secrets` and `manifests` steps of up's plan for dist/, in up's order. */
-export function upSteps(distDir: string) {
-  return buildPlan({ dist: loadDist(distDir), synth: false }).filter((s) => s.id === 'secrets' || s.id === 'manifests');
+/**
+ * The `secrets` and `manifests` steps of up's plan for dist/, in up's order: the kind cluster's plan, or with
+ * `target` (a dist/ of the cluster profile) the plan of `up --context`, whose kubectl commands boxRunner sends to
+ * the box as well.
+ */
+export function upSteps(distDir: string, target?: ClusterTarget) {
+  return buildPlan({ dist: loadDist(distDir), synth: false, ...(target ? { target } : {}) }).filter((s) => s.id === 'secrets' || s.id === 'manifests');
 }
 
 export interface ApplyOutcome {
@@ -71,11 +80,11 @@ export interface ApplyOutcome {
  * Runs them as run.ts does (ensureSecrets, then each server-side apply with its retries), keeping what a
  * user would only see scroll by: the secrets' outcomes and the API server's warnings.
  */
-export async function applyPlatform(state: BoxState, distDir: string, fileRoots: string[], afterSecrets?: () => Promise<void>): Promise<ApplyOutcome> {
+export async function applyPlatform(state: BoxState, distDir: string, fileRoots: string[], afterSecrets?: () => Promise<void>, target?: ClusterTarget): Promise<ApplyOutcome> {
   const runner = boxRunner(state);
   const warnings: string[] = [];
   let secrets: SecretOutcome[] = [];
-  for (const step of upSteps(distDir)) {
+  for (const step of upSteps(distDir, target)) {
     if (step.type === 'secrets') {
       secrets = await ensureSecrets(step.secrets, { runner, fileRoots });
       // Where up installs the Helm releases (npm run box -- --charts).
