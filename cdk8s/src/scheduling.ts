@@ -15,7 +15,9 @@ export function spreadConstraints(config: Pick<PlatformConfig, 'spreadAcrossZone
   if (!config.spreadAcrossZones) return [];
   const common = { maxSkew: 1, labelSelector: { matchLabels: { ...selector } }, matchLabelKeys: [revisionLabel] };
   return [
-    { ...common, topologyKey: ZONE_LABEL, whenUnsatisfiable: 'DoNotSchedule' },
+    // Honor: a cordoned (draining) node's zone leaves the count, or with a replica per zone (the HPA's 3-4) the
+    // evicted one would fit nowhere until the node is back (the box-zones test shows both).
+    { ...common, topologyKey: ZONE_LABEL, whenUnsatisfiable: 'DoNotSchedule', nodeTaintsPolicy: 'Honor' },
     { ...common, topologyKey: HOSTNAME_LABEL, whenUnsatisfiable: 'ScheduleAnyway' },
   ];
 }

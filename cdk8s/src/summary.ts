@@ -94,7 +94,7 @@ const fmtCpu = (c: number) => `${Math.round(c * 1000)}m`;
 const fmtMem = (m: number) => (m >= 2 ** 30 ? `${(m / 2 ** 30).toFixed(2)}Gi` : `${Math.round(m / 2 ** 20)}Mi`);
 
 /** The requests per namespace and their total; `budget` (the kind profile's 8 GiB laptop) is checked when given. */
-export function formatSummary(rows: readonly NamespaceRequests[], budget: number | undefined = BUDGET_MEMORY): string {
+export function formatSummary(rows: readonly NamespaceRequests[], budget?: number): string {
   const lines = rows.map(
     (r) => `  ${r.namespace.padEnd(16)} pods ${String(r.pods).padStart(3)}   cpu ${fmtCpu(r.cpu).padStart(6)}   memory ${fmtMem(r.memory).padStart(8)}`,
   );

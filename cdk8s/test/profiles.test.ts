@@ -96,11 +96,12 @@ describe('the cluster profile', () => {
     expect(ofKind(kind.objects, 'Rollout').every((r) => podTemplate(r)!.spec.topologySpreadConstraints === undefined)).toBe(true);
   });
 
-  it('lets a drain evict one pod of each service at a time (PDB), and the HPA never scales below the floor', () => {
+  it('lets a drain evict one pod of each service at a time however far it has scaled (PDB), and the HPA never scales below the floor', () => {
     for (const rollout of rollouts) {
       const replicas = (rollout.spec as { replicas: number }).replicas;
       const pdb = named(cluster.objects, 'PodDisruptionBudget', rollout.metadata.name)!;
-      expect((pdb.spec as { minAvailable: number }).minAvailable).toBe(replicas - 1);
+      expect(pdb.spec).toMatchObject({ maxUnavailable: 1 });
+      expect(pdb.spec).not.toHaveProperty('minAvailable');
       expect((named(cluster.objects, 'HorizontalPodAutoscaler', rollout.metadata.name)!.spec as { minReplicas: number }).minReplicas).toBe(replicas);
     }
   });

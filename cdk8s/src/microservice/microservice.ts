@@ -206,7 +206,8 @@ export class Microservice extends Construct {
     // --- availability and scaling
     new k8s.KubePodDisruptionBudget(this, 'Pdb', {
       metadata: { name: names.workload, namespace, labels },
-      spec: { minAvailable: k8s.IntOrString.fromNumber(Math.max(1, replicas.min - 1)), selector: { matchLabels: selector } },
+      // One pod at a time, however far the HPA has scaled (a fixed minAvailable would let all but one go at once).
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
     });
     new k8s.KubeHorizontalPodAutoscalerV2(this, 'Hpa', {
       metadata: { name: names.workload, namespace, labels },

@@ -116,6 +116,12 @@ export const namespaceOf = (key: NamespaceKey): string => ns[key].name;
 /** The profiles for a config: with an ACME issuer, cert-manager also talks to Let's Encrypt. */
 export function profilesFor(config: Pick<PlatformConfig, 'tls'>): Record<NamespaceKey, NamespaceNetworkProfile> {
   if (config.tls.kind !== 'acme') return baseProfiles;
-  const acme: PolicyRule = { peers: [WORLD], ports: [443], why: "cert-manager's ACME client orders certificates from Let's Encrypt" };
-  return { ...baseProfiles, certManager: { ...baseProfiles.certManager, egress: [...baseProfiles.certManager.egress, acme] } };
+  const acme: PolicyRule[] = [
+    { peers: [WORLD], ports: [443], why: "cert-manager's ACME client orders certificates from Let's Encrypt" },
+    // Before asking Let's Encrypt to validate, cert-manager fetches http://<host>/.well-known/acme-challenge/...
+    // itself: through the load balancer's address, or (where the cluster short-cuts it) straight to Traefik's pods.
+    { peers: [WORLD], ports: [80], why: "cert-manager's self-check of each HTTP-01 challenge through the public address" },
+    { peers: [peers.gateway], ports: [traefikEntryPoints.web.port], why: "cert-manager's self-check of each HTTP-01 challenge, short-cut to Traefik" },
+  ];
+  return { ...baseProfiles, certManager: { ...baseProfiles.certManager, egress: [...baseProfiles.certManager.egress, ...acme] } };
 }
