@@ -91,6 +91,8 @@ describe('the cluster profile', () => {
       ]);
       // Counted per revision, and over the service's own pods only.
       expect(spread[0]!.matchLabelKeys).toEqual(['rollouts-pod-template-hash']);
+      // A draining node's zone leaves the count, so an evicted replica finds a place (box-zones shows the difference).
+      expect((spread[0] as { nodeTaintsPolicy?: string }).nodeTaintsPolicy).toBe('Honor');
       expect(spread[0]!.labelSelector.matchLabels).toEqual((rollout.spec as { selector: { matchLabels: object } }).selector.matchLabels);
     }
     expect(ofKind(kind.objects, 'Rollout').every((r) => podTemplate(r)!.spec.topologySpreadConstraints === undefined)).toBe(true);
@@ -136,6 +138,9 @@ describe('the cluster profile', () => {
     // cert-manager may reach Let's Encrypt; with the self-signed CA it may not.
     const egress = (objects: K8sObject[]) => JSON.stringify(objects.filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'cert-manager'));
     expect(egress(cluster.objects)).toContain("ACME client orders certificates from Let's Encrypt");
+    // Its self-check of each challenge before asking Let's Encrypt: port 80 out, and Traefik's web entry point.
+    expect(egress(cluster.objects)).toMatch(/"ports":\[\{"port":80,"protocol":"TCP"\}\]/);
+    expect(egress(cluster.objects)).toContain('short-cut to Traefik');
     expect(egress(kind.objects)).not.toContain('ACME');
   });
 
