@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Refusal } from '../cluster/cli.js';
 import { ClusterCheckError } from '../cluster/cluster-checks.js';
-import type { Cmd, RunOptions, RunResult, Runner } from '../cluster/commands.js';
+import type { Cmd, RunResult } from '../cluster/commands.js';
 import { loadDist, parseHosts, type DistInputs } from '../cluster/inputs.js';
 import { buildPlan, renderPlan, type Step } from '../cluster/plan.js';
 import type { PathLookup } from '../cluster/prerequisites.js';
@@ -21,6 +21,7 @@ import {
   writeClusterFixtureDist,
   writeFixtureDist,
 } from '../cluster/testing/fixture-dist.js';
+import { ok, recordingRunner } from '../cluster/testing/recording-runner.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const CONTEXT = 'prod-aks';
@@ -70,21 +71,14 @@ const STORAGE_CLASSES = JSON.stringify({
 
 /** A fake of docker, helm and kubectl on a healthy existing cluster; records every call. */
 function fakeCluster(overrides: (argv: string[]) => RunResult | undefined = () => undefined) {
-  const calls: { argv: string[]; input?: string }[] = [];
-  const runner: Runner = async (argv: string[], options: RunOptions = {}) => {
-    calls.push({ argv, input: options.input });
-    const o = overrides(argv);
-    if (o) return o;
-    const text = argv.join(' ');
-    const ok = (stdout = ''): RunResult => ({ code: 0, stdout, stderr: '' });
+  return recordingRunner((text) => {
     if (text === 'helm version --short') return ok('v3.19.0+g3d8990f\n');
     if (text.endsWith(' version -o json')) return ok(AKS_VERSION);
     if (text.includes(' get storageclasses.storage.k8s.io ')) return ok(STORAGE_CLASSES);
     if (text.includes(' get secret course-database-url ')) return ok('course-database-url\nurl\n');
     if (text.includes(' get clusterissuers.cert-manager.io ')) return ok('clusterissuer.cert-manager.io/company-ca\n');
-    return ok();
-  };
-  return { runner, calls };
+    return undefined;
+  }, overrides);
 }
 
 describe('npm run up -- --context NAME: the plan', () => {

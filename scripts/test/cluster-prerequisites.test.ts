@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderCommand, type RunOptions, type RunResult, type Runner } from '../cluster/commands.js';
+import { renderCommand, type RunResult } from '../cluster/commands.js';
 import { loadDist, type DistInputs } from '../cluster/inputs.js';
 import { buildPlan } from '../cluster/plan.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../cluster/prerequisites.js';
 import { runPlan } from '../cluster/run.js';
 import { writeFixtureDist } from '../cluster/testing/fixture-dist.js';
+import { ok, recordingRunner } from '../cluster/testing/recording-runner.js';
 
 const only =
   (...present: string[]): PathLookup =>
@@ -84,18 +85,12 @@ const COREFILE = `.:53 {
 
 /** A fake of every tool: records calls, answers probes like a fresh machine with no cluster. */
 function fakeTools(overrides: (argv: string[]) => RunResult | undefined = () => undefined) {
-  const calls: { argv: string[]; input?: string }[] = [];
-  const runner: Runner = async (argv: string[], options: RunOptions = {}) => {
-    calls.push({ argv, input: options.input });
-    const o = overrides(argv);
-    if (o) return o;
-    const text = argv.join(' ');
-    if (text === 'kind version') return { code: 0, stdout: 'kind v0.31.0 go1.25.5 linux/amd64\n', stderr: '' };
-    if (text === 'helm version --short') return { code: 0, stdout: 'v3.19.0+g3d8990f\n', stderr: '' };
-    if (text.includes('get configmap coredns')) return { code: 0, stdout: COREFILE, stderr: '' };
-    return { code: 0, stdout: '', stderr: '' };
-  };
-  return { runner, calls };
+  return recordingRunner((text) => {
+    if (text === 'kind version') return ok('kind v0.31.0 go1.25.5 linux/amd64\n');
+    if (text === 'helm version --short') return ok('v3.19.0+g3d8990f\n');
+    if (text.includes('get configmap coredns')) return ok(COREFILE);
+    return undefined;
+  }, overrides);
 }
 
 describe('running the plan', () => {
