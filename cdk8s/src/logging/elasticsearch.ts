@@ -10,7 +10,7 @@ import { eckPodTemplate } from './pod-template.js';
 import { resourceRequirements } from '../resources.js';
 import { elasticsearchSizing, storage } from './sizing.js';
 import type { PlatformConfig } from '../config.js';
-import { volumeClaimSpec } from '../storage.js';
+import { storageClassName, volumeClaimSpec } from '../storage.js';
 
 export interface LogStoreProps {
   /** Secrets of ECK's file realm (kubernetes.io/basic-auth: username, password, roles), see users.ts. */
@@ -77,7 +77,7 @@ export class LogStore extends Construct {
                 metadata: { name: 'elasticsearch-data' },
                 spec: {
                   accessModes: ['ReadWriteOnce'],
-                  ...(props.config.storageClass ? { storageClassName: props.config.storageClass } : {}),
+                  ...storageClassName(props.config),
                   resources: { requests: { storage: ElasticsearchSpecNodeSetsVolumeClaimTemplatesSpecResourcesRequests.fromString(props.config.elasticsearch.storage) } },
                 },
               },

@@ -11,6 +11,7 @@ import { resourceRequirements } from '../resources.js';
 import { fieldRef, render, sprintf, type Condition, type PipelineDef, type Plugin } from './pipeline.js';
 import { heaps, sizing, storage } from './sizing.js';
 import type { PlatformConfig } from '../config.js';
+import { storageClassName } from '../storage.js';
 import { users } from './users.js';
 
 /** Access-log paths that are not user traffic: kubelet probes and Prometheus scrapes (API.md). */
@@ -221,7 +222,7 @@ export class LogPipeline extends Construct {
             metadata: { name: 'logstash-data' },
             spec: {
               accessModes: ['ReadWriteOnce'],
-              ...(props.config.storageClass ? { storageClassName: props.config.storageClass } : {}),
+              ...storageClassName(props.config),
               resources: { requests: { storage: LogstashSpecVolumeClaimTemplatesSpecResourcesRequests.fromString(storage.logstashData) } },
             },
           },

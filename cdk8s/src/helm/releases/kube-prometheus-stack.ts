@@ -2,7 +2,7 @@ import type { PlatformConfig } from '../../config.js';
 import type { Hosts } from '../../hosts.js';
 import * as k8s from '../../k8s.js';
 import { parseMemory } from '../../resources.js';
-import { volumeClaimSpec } from '../../storage.js';
+import { storageClassName, volumeClaimSpec } from '../../storage.js';
 import {
   ALERTMANAGER_RECEIVERS_SECRET,
   ALERTMANAGER_WEBHOOK_SECRET,
@@ -146,7 +146,7 @@ export function kubePrometheusStackValues(
       defaultDashboardsTimezone: 'utc',
       admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: 'admin-user', passwordKey: 'admin-password' },
       ingress: { enabled: false },
-      persistence: { enabled: true, type: 'pvc', size: '1Gi', ...(config.storageClass ? { storageClassName: config.storageClass } : {}) },
+      persistence: { enabled: true, type: 'pvc', size: '1Gi', ...storageClassName(config) },
       // fsGroup already gives the grafana user its volume; the chown init container would run as root.
       initChownData: { enabled: false },
       testFramework: { enabled: false },
