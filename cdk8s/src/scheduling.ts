@@ -21,3 +21,13 @@ export function spreadConstraints(config: Pick<PlatformConfig, 'spreadAcrossZone
     { ...common, topologyKey: HOSTNAME_LABEL, whenUnsatisfiable: 'ScheduleAnyway' },
   ];
 }
+
+/** The constraints as a pod spec's field (values of a chart too), or nothing where the profile does not spread. */
+export function topologySpread(
+  config: Pick<PlatformConfig, 'spreadAcrossZones'>,
+  selector: Readonly<Record<string, string>>,
+  revisionLabel: string,
+): { topologySpreadConstraints?: k8s.TopologySpreadConstraint[] } {
+  const constraints = spreadConstraints(config, selector, revisionLabel);
+  return constraints.length > 0 ? { topologySpreadConstraints: constraints } : {};
+}

@@ -3,7 +3,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Rollout, toJson_RolloutSpecStrategy } from '../../imports/rollout-argoproj.io.js';
 import { imageOf, type PlatformConfig } from '../config.js';
-import { spreadConstraints } from '../scheduling.js';
+import { topologySpread } from '../scheduling.js';
 import { ROLLOUT_HASH_LABEL } from './monitoring.js';
 import { canaryStrategy } from '../delivery/strategy.js';
 import { canaryThresholdsFrom } from '../delivery/analysis.js';
@@ -32,7 +32,6 @@ export const SERVICE_RUN_AS = { uid: 10001, gid: 10001 } as const;
  */
 export const trustedProxies = (config: Pick<PlatformConfig, 'podCidr'>): readonly string[] => [config.podCidr];
 
-const spreadOf = (constraints: k8s.TopologySpreadConstraint[]) => (constraints.length > 0 ? { topologySpreadConstraints: constraints } : {});
 
 /** Seconds: preStop sleep (endpoints removal reaches Traefik and kube-proxy) and the app's own readiness drain. */
 export const PRE_STOP_SLEEP_SECONDS = 5;
@@ -132,7 +131,7 @@ export class Microservice extends Construct {
           },
         ],
         volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
-        ...spreadOf(spreadConstraints(props.config, selector, ROLLOUT_HASH_LABEL)),
+        ...topologySpread(props.config, selector, ROLLOUT_HASH_LABEL),
       },
       SERVICE_RUN_AS,
     );

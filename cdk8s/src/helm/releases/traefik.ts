@@ -1,5 +1,5 @@
 import { defaultConfig, type PlatformConfig } from '../../config.js';
-import { spreadConstraints } from '../../scheduling.js';
+import { topologySpread } from '../../scheduling.js';
 import type { ReleaseModule } from '../release.js';
 import { ns } from '../../namespaces.js';
 import { resources, restrictedContainer, restrictedPod, type ContainerSecurity, type PodSecurity, type Resources } from '../types.js';
@@ -150,7 +150,7 @@ export function traefikValues(config: Pick<PlatformConfig, 'exposure' | 'spreadA
     ...(config.exposure === 'loadBalancer'
       ? {
           podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
-          ...(config.spreadAcrossZones ? { topologySpreadConstraints: spreadConstraints(config, traefikPodLabels, 'pod-template-hash') } : {}),
+          ...topologySpread(config, traefikPodLabels, 'pod-template-hash'),
         }
       : {}),
     providers: {
