@@ -1155,11 +1155,25 @@ describe('H. logs: the real ECK operator reconciles our Elasticsearch, Kibana, L
   /** The host names the operator dials for our Elasticsearch: its Services' and its pods' (`<pod>.<headless Service>.<namespace>`). */
   const esHosts = () => objectsOf('Elasticsearch').map((e) => `${e.metadata.name}-es-[a-z0-9-]+(\\.${e.metadata.name}-es-[a-z0-9-]+)?\\.${e.metadata.namespace}(\\.svc)?(\\.cluster\\.local)?`).join('|');
   const cannotReachElasticsearch = () => new RegExp(`https://(${esHosts()}):\\d+/.*: dial tcp: lookup (${esHosts()}) on [^ ]+: .*(network is unreachable|connection refused|no such host|i/o timeout|server misbehaving)`);
+  /**
+   * controller-runtime reads from an informer cache, so a reconcile that runs before the cache holds the
+   * object the previous one created tries to create it again and logs `already exists` (a busy machine
+   * widens that window). Allowed only for an object that is there now and is named for one of our ECK objects.
+   */
+  const createdTwiceByCacheLag = (t: string) => {
+    const m = /Reconciler error:? .*?(statefulsets|services|secrets|configmaps|daemonsets|deployments)\.?(apps)? "([^"]+)" already exists/.exec(t);
+    if (!m) return false;
+    const [, resource, , name] = m;
+    const owner = ['Elasticsearch', 'Kibana', 'Logstash', 'Beat'].flatMap(objectsOf).find((o) => name!.startsWith(`${o.metadata.name}-`));
+    if (!owner) return false;
+    return kubectlJson<{ items: Obj[] }>(state, ['get', resource!, '-n', owner.metadata.namespace!]).items.some((o) => o.metadata.name === name);
+  };
   /** Every error the box lets pass, and why. */
   const eckAllowList: { why: string; test: (text: string) => boolean }[] = [
     { why: "the operator's calls to our Elasticsearch's API: no cluster DNS and no Elasticsearch in the box", test: (t) => cannotReachElasticsearch().test(t) },
     // automemlimit (ECK's main) sets GOMEMLIMIT from the container's memory limit; out of a container there is none.
     { why: 'no cgroup memory limit out of a container', test: (t) => /failed to set GOMEMLIMIT: process is not in cgroup/.test(t) },
+    { why: "a create repeated before the operator's cache saw the first (the retry finds it; the object exists and is one of ours)", test: (t) => createdTwiceByCacheLag(t) },
   ];
   /** JSON lines at level error and above; other lines (klog's, Go's) by their own level marks; anything unrecognised counts. */
   const isEckError = (l: EckLogLine) =>
