@@ -5,9 +5,20 @@ import type { ServiceSettings } from '../service.js';
 import { serveOnLoopback, testFetch, type RunningApp, type TestResponse } from './http.js';
 import { createTestDatabase } from './postgres.js';
 
-/** Every service test runs on both databases the services support. */
+/**
+ * Every service test runs on both databases the services support. The mutation run names one
+ * (COURSEOPS_TEST_DRIVERS=pglite): the code it mutates is the same on both, and each mutant runs the tests again.
+ */
 export type Driver = 'pglite' | 'postgres';
-export const drivers: Driver[] = ['pglite', 'postgres'];
+export const drivers: Driver[] = driversFrom(process.env.COURSEOPS_TEST_DRIVERS);
+
+function driversFrom(list: string | undefined): Driver[] {
+  if (!list) return ['pglite', 'postgres'];
+  const named = list.split(',').map((d) => d.trim());
+  const unknown = named.filter((d) => d !== 'pglite' && d !== 'postgres');
+  if (unknown.length > 0 || named.length === 0) throw new Error(`COURSEOPS_TEST_DRIVERS: expected pglite and/or postgres, got "${list}"`);
+  return named as Driver[];
+}
 
 export interface RunningService<S> extends RunningApp {
   service: S;

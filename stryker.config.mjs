@@ -1,0 +1,97 @@
+// @ts-check
+/**
+ * Mutation testing (StrykerJS 9.6.1, the last release for Node 20): `npm run test:mutation`.
+ * scripts/mutation/run.ts runs Stryker once per area below, each area's mutants against the tests that
+ * cover it, and fails when a file scores under THRESHOLD. README "Mutation testing" says how to read it.
+ */
+
+/** The least mutation score of every mutated file, in percent (killed and timed out over all valid mutants). */
+export const THRESHOLD = 85;
+
+/**
+ * Each area: the files it mutates, the test files that may kill them (Stryker picks, per mutant, the tests
+ * that reach it), and the baseline it keeps under scripts/mutation/baseline/.
+ * @type {{ name: string; mutate: string[]; testFiles: string[] }[]}
+ */
+export const areas = [
+  {
+    name: 'kit-http',
+    mutate: ['services/kit/src/http/*.ts'],
+    testFiles: [
+      'services/kit/test/pagination.test.ts',
+      'services/kit/test/rateLimitKey.test.ts',
+      'services/course/test/http-edges.test.ts',
+      'services/course/test/courses.test.ts',
+      'services/course/test/faults.test.ts',
+      'services/course/test/rateLimit.test.ts',
+      'services/course/test/clients.test.ts',
+      'services/course/test/openapi.test.ts',
+      'services/teacher/test/http-edges.test.ts',
+      'services/status/test/http-edges.test.ts',
+    ],
+  },
+  {
+    name: 'teacher-client',
+    mutate: ['services/teacher/src/courseClient.ts', 'services/teacher/src/deadline.ts'],
+    testFiles: [
+      'services/teacher/test/courseClient.test.ts',
+      'services/teacher/test/resilience.test.ts',
+      'services/teacher/test/breaker.test.ts',
+      'services/teacher/test/assignments.test.ts',
+    ],
+  },
+  {
+    name: 'status-incidents',
+    mutate: ['services/status/src/alerts.ts', 'services/status/src/report.ts'],
+    testFiles: [
+      'services/status/test/alerts.test.ts',
+      'services/status/test/alertTimes.test.ts',
+      'services/status/test/database-loss.test.ts',
+    ],
+  },
+  {
+    name: 'cdk8s-delivery-networking',
+    mutate: ['cdk8s/src/delivery/*.ts', 'cdk8s/src/networking/*.ts'],
+    testFiles: [
+      'cdk8s/test/delivery.test.ts',
+      'cdk8s/test/delivery-gateway-metrics.test.ts',
+      'cdk8s/test/policy.test.ts',
+      'cdk8s/test/gateway.test.ts',
+      'cdk8s/test/trusted-proxies.test.ts',
+      'scripts/test/canary-analysis.test.ts',
+    ],
+  },
+];
+
+/**
+ * Mutants no test can kill because the mutated program behaves the same. Each is named by file, line,
+ * mutator and replacement, with why; scripts/mutation/score.ts leaves them out of the score and fails
+ * when one no longer matches a surviving mutant (so the list cannot go stale).
+ * @type {{ file: string; line: number; mutator: string; replacement: string; why: string }[]}
+ */
+export const equivalentMutants = [];
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  plugins: ['@stryker-mutator/vitest-runner', './scripts/mutation/vitest-crash-killed.mjs'],
+  testRunner: 'vitest-crash-killed',
+  vitest: { configFile: 'vitest.config.ts', related: false },
+  // In place: the services import the kit through its workspace link (node_modules/@courseops/kit points at
+  // services/kit), which a sandbox copy would leave pointing at the unmutated sources.
+  inPlace: true,
+  coverageAnalysis: 'perTest',
+  // A mutant reached while a module loads or a suite sets up (an app built in beforeAll) is "static":
+  // Stryker activates it before the test files load and runs all of the area's tests again.
+  ignoreStatic: false,
+  incremental: true,
+  // vitest does not type-check, so the files need no `// @ts-nocheck` (Stryker's default writes one into
+  // every source file, which in place means the whole work tree).
+  disableTypeChecks: false,
+  concurrency: 2,
+  timeoutMS: 10_000,
+  dryRunTimeoutMinutes: 15,
+  reporters: ['clear-text', 'progress-append-only'],
+  clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};
