@@ -9,7 +9,7 @@
  *   changed test file covers, and reuses the rest (how CI stays in budget);
  * - `--force`: every mutant again (after a change outside the inputs, such as a helper the tests use);
  * - `--mutate FILE[:LINES]` (with one area): only those mutants, from scratch, into reports/mutation/ and
- *   never into the baseline; for working on one file's survivors.
+ *   never into the baseline; for working on one file's survivors. STRYKER_CONCURRENCY=N sets Stryker's workers.
  * Commit the baseline files the run updates, as you would a lockfile.
  */
 import { createHash } from 'node:crypto';
@@ -62,6 +62,7 @@ async function runArea(area: Area, force: boolean, narrowTo: string | undefined)
     testFiles: area.testFiles,
     incrementalFile: rel(incrementalFile),
     force: force || narrowTo !== undefined,
+    ...(process.env.STRYKER_CONCURRENCY ? { concurrency: Number(process.env.STRYKER_CONCURRENCY) } : {}),
   }).runMutationTest();
   if (!narrowTo) writeFileSync(keyFile, `${key}\n`);
   return 'ran';
