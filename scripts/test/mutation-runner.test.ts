@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LogLevel } from '@stryker-mutator/api/core';
 import { Stryker } from '@stryker-mutator/core';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -15,9 +16,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
  */
 const project = {
   'package.json': JSON.stringify({ name: 'load-crash', type: 'module', private: true }),
-  'vitest.config.mjs': "export default { test: { include: ['answer.test.mjs'] } };",
+  'vitest.config.mjs': "export default { test: { include: ['*.test.mjs'] } };",
   'answer.mjs': "const limit = 3;\nif (limit > 5) throw new Error('limit too high');\nexport const answer = () => 42;\n",
   'answer.test.mjs': "import { expect, it } from 'vitest';\nimport { answer } from './answer.mjs';\nit('answers', () => expect(answer()).toBe(42));\n",
+  // A file that never loads answer.mjs, so it cannot catch its mutants (and is not run for them).
+  'unrelated.test.mjs': "import { expect, it } from 'vitest';\nit('adds', () => expect(1 + 1).toBe(2));\n",
 };
 
 const dirs: string[] = [];
@@ -36,12 +39,14 @@ async function statusesWith(testRunner: 'vitest' | 'vitest-crash-killed') {
       testRunner,
       vitest: { configFile: 'vitest.config.mjs', related: false },
       mutate: ['answer.mjs:2-2'],
+      // As the areas of stryker.config.mjs do: upstream then activates a static mutant only at run time.
+      testFiles: ['answer.test.mjs', 'unrelated.test.mjs'],
       mutator: { excludedMutations: ['StringLiteral', 'BlockStatement'] },
       coverageAnalysis: 'perTest',
       concurrency: 1,
       reporters: [],
-      logLevel: 'off',
-      fileLogLevel: 'off',
+      logLevel: 'off' as LogLevel,
+      fileLogLevel: 'off' as LogLevel,
       inPlace: true,
       tempDirName: '.stryker-tmp',
     }).runMutationTest();
