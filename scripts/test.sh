@@ -80,6 +80,10 @@ else
     phase "tests in the box"
     npx vitest run scripts/test/box.test.ts scripts/test/box-zones.test.ts
   fi
+  # After every test (Stryker mutates the sources in place): the per-file mutation-score gate. Only what
+  # changed since the committed baselines is mutated (README "Mutation testing").
+  phase "mutation score (incremental, against scripts/mutation/baseline)"
+  npm run -s test:mutation
 fi
 phase ""
 echo "== total: $((SECONDS - started)) s"
