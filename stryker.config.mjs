@@ -71,6 +71,13 @@ export const areas = [
  */
 export const equivalentMutants = [];
 
+/**
+ * Files not yet at THRESHOLD, each held at the score it has (the gate fails when it falls under its floor,
+ * and when it reaches THRESHOLD and should leave this list), with why it is not there yet.
+ * @type {{ file: string; floor: number; why: string }[]}
+ */
+export const belowThreshold = [];
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   plugins: ['@stryker-mutator/vitest-runner', './scripts/mutation/vitest-crash-killed.mjs'],

@@ -18,8 +18,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Stryker } from '@stryker-mutator/core';
 import { globSync } from 'tinyglobby';
-import strykerConfig, { areas, equivalentMutants, THRESHOLD } from '../../stryker.config.mjs';
-import { formatScores, scoreReport, type MutationReport } from './score.js';
+import strykerConfig, { areas, belowThreshold, equivalentMutants, THRESHOLD } from '../../stryker.config.mjs';
+import { formatScores, gateProblems, scoreReport, type MutationReport } from './score.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const baselineDir = path.join(root, 'scripts/mutation/baseline');
@@ -87,15 +87,17 @@ async function main() {
     const { files, unused } = scoreReport(report, equivalentMutants);
     const mutated = new Set(filesOf(area, area.mutate, 'mutate'));
     const stale = narrowTo ? [] : unused((f) => mutated.has(f));
-    const low = files.filter((f) => f.score < THRESHOLD);
+    const problems = gateProblems(files, THRESHOLD, belowThreshold);
     console.log(`\n== mutation area ${area.name}: ${how === 'reused' ? 'inputs unchanged since the baseline, no mutant to run' : 'ran'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     console.log(formatScores(files, THRESHOLD));
-    for (const f of low) console.log(`${f.file}: under ${THRESHOLD} %, alive:\n  ${f.alive.join('\n  ')}`);
+    for (const f of files.filter((f) => f.score < THRESHOLD)) console.log(`${f.file}: under ${THRESHOLD} %, alive:\n  ${f.alive.join('\n  ')}`);
+    for (const b of belowThreshold.filter((b) => mutated.has(b.file))) console.log(`below the threshold, held at ${b.floor} %: ${b.file} (${b.why})`);
+    for (const p of problems) console.log(p);
     for (const e of stale) console.log(`stryker.config.mjs names an equivalent mutant that is not a surviving one: ${e.file}:${e.line} ${e.mutator} → ${e.replacement}`);
-    failed ||= low.length > 0 || stale.length > 0;
+    failed ||= problems.length > 0 || stale.length > 0;
   }
   if (failed) {
-    console.error(`\nmutation: a file scores under ${THRESHOLD} % or the equivalents list is stale (above)`);
+    console.error(`\nmutation: a file scores under ${THRESHOLD} % (or under its floor), or a list in stryker.config.mjs is stale (above)`);
     process.exitCode = 1;
   }
 }

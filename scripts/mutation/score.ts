@@ -78,3 +78,21 @@ export function formatScores(rows: readonly FileScore[], threshold: number): str
     .map((r) => `${r.file.padEnd(width)}  ${r.score.toFixed(1).padStart(5)}  ${String(r.killed).padStart(6)}  ${String(r.survived + r.noCoverage).padStart(5)}  ${String(r.equivalent).padStart(10)}${r.score < threshold ? `  < ${threshold}` : ''}`);
   return [head, ...lines].join('\n');
 }
+
+/** A file not yet at the threshold, held at the score it has (so it can only rise), with why. */
+export interface BelowThreshold {
+  file: string;
+  floor: number;
+  why: string;
+}
+
+/** What fails the gate: a file under the threshold that is not listed, under its floor, or listed but already there. */
+export function gateProblems(files: readonly FileScore[], threshold: number, below: readonly BelowThreshold[]): string[] {
+  return files.flatMap((f) => {
+    const listed = below.find((b) => b.file === f.file);
+    if (!listed) return f.score < threshold ? [`${f.file}: ${f.score.toFixed(1)} % is under ${threshold} %`] : [];
+    if (f.score >= threshold) return [`${f.file}: ${f.score.toFixed(1)} % reaches ${threshold} %: take it off belowThreshold in stryker.config.mjs`];
+    if (f.score < listed.floor) return [`${f.file}: ${f.score.toFixed(1)} % fell under its floor of ${listed.floor} %`];
+    return [];
+  });
+}

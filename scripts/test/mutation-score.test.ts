@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatScores, scoreReport, type MutationReport, type ReportMutant } from '../mutation/score.js';
+import { formatScores, gateProblems, scoreReport, type MutationReport, type ReportMutant } from '../mutation/score.js';
 
 const mutant = (id: string, line: number, status: ReportMutant['status'], mutatorName = 'ConditionalExpression', replacement = 'true'): ReportMutant => ({
   id,
@@ -53,5 +53,19 @@ describe('mutation scores per file', () => {
     expect(table.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['a.ts', 'b.ts', 'empty.ts']);
     expect(table[1]).toMatch(/50\.0 .* < 85$/);
     expect(table[3]).not.toContain('<');
+  });
+});
+
+describe('the mutation gate', () => {
+  const files = scoreReport(report, []).files; // a.ts 50, b.ts 50, empty.ts 100
+  it('fails a file under the threshold, unless it is listed and at or above its floor', () => {
+    expect(gateProblems(files, 85, [])).toEqual(['a.ts: 50.0 % is under 85 %', 'b.ts: 50.0 % is under 85 %']);
+    expect(gateProblems(files, 85, [{ file: 'a.ts', floor: 50, why: 'x' }, { file: 'b.ts', floor: 40, why: 'x' }])).toEqual([]);
+    expect(gateProblems(files, 85, [{ file: 'a.ts', floor: 60, why: 'x' }, { file: 'b.ts', floor: 50, why: 'x' }])).toEqual(['a.ts: 50.0 % fell under its floor of 60 %']);
+  });
+  it('fails a listed file that reached the threshold, so the list cannot go stale', () => {
+    expect(gateProblems(files, 85, [{ file: 'empty.ts', floor: 90, why: 'x' }, { file: 'a.ts', floor: 50, why: 'x' }, { file: 'b.ts', floor: 50, why: 'x' }])).toEqual([
+      'empty.ts: 100.0 % reaches 85 %: take it off belowThreshold in stryker.config.mjs',
+    ]);
   });
 });
