@@ -20,6 +20,8 @@ export const areas = [
     testFiles: [
       'services/kit/test/pagination.test.ts',
       'services/kit/test/rateLimitKey.test.ts',
+      'services/kit/test/instrument.test.ts',
+      'services/kit/test/faults.test.ts',
       'services/course/test/http-edges.test.ts',
       'services/course/test/courses.test.ts',
       'services/course/test/faults.test.ts',
@@ -69,7 +71,43 @@ export const areas = [
  * when one no longer matches a surviving mutant (so the list cannot go stale).
  * @type {{ file: string; line: number; mutator: string; replacement: string; why: string }[]}
  */
-export const equivalentMutants = [];
+export const equivalentMutants = [
+  {
+    file: 'services/kit/src/http/rateLimit.ts',
+    line: 55,
+    mutator: 'StringLiteral',
+    replacement: '"Stryker was here!"',
+    why: "unreachable: req.ip is read while the socket is alive (request id, then the limiter), and a bucket's name is never shown",
+  },
+  {
+    file: 'services/kit/src/http/rateLimit.ts',
+    line: 45,
+    mutator: 'OptionalChaining',
+    replacement: '(problem as {\n  code?: unknown;\n} | undefined).code',
+    why: 'the library reports only Error objects (its checks throw them; the memory store never fails), never undefined',
+  },
+  {
+    file: 'services/kit/src/http/instrument.ts',
+    line: 32,
+    mutator: 'StringLiteral',
+    replacement: '""',
+    why: "startsWith('::ffff:') only saves the regex test on other addresses; the regex itself requires the prefix",
+  },
+  {
+    file: 'services/kit/src/http/instrument.ts',
+    line: 32,
+    mutator: 'Regex',
+    replacement: '/::ffff:\\d+\\.\\d+\\.\\d+\\.\\d+$/',
+    why: "the address already starts with ::ffff: (checked just before), and a valid address has no second '::'",
+  },
+  {
+    file: 'services/kit/src/http/instrument.ts',
+    line: 32,
+    mutator: 'Regex',
+    replacement: '/^::ffff:\\d+\\.\\d+\\.\\d+\\.\\d+/',
+    why: 'nothing follows the dotted quad in a valid address: req.ip is the peer or a checked X-Forwarded-For entry, zone-free',
+  },
+];
 
 /**
  * Files not yet at THRESHOLD, each held at the score it has (the gate fails when it falls under its floor,

@@ -56,11 +56,10 @@ export function perClientRateLimit(limitPerMinute: number, logger: Logger): Requ
     // What the default `identifier` computes on every request, once.
     identifier: `${limitPerMinute}-in-1min`,
     logger: { warn: report('warn'), error: report('error') },
-    // `Forwarded` (RFC 7239) is believed from no one: the Gateway sets X-Forwarded-For, and a client's own
-    // Forwarded header is simply ignored, which this check would report as a misconfiguration.
     // The library tells a custom key that uses `req.ip` by its source text, which can't see that `keyOf`
-    // goes through its `ipKeyGenerator`.
-    validate: { forwardedHeader: false, keyGeneratorIpFallback: false },
+    // goes through its `ipKeyGenerator`. (Its request checks, such as the one that reports a client's own
+    // `Forwarded` header, run only in its default key, so none needs turning off.)
+    validate: { keyGeneratorIpFallback: false },
     handler: (_req, res) => {
       res.status(429).json(errorBody('rate_limited', `more than ${limitPerMinute} requests a minute from this client`));
     },
