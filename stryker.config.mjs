@@ -20,6 +20,7 @@ export const areas = [
     testFiles: [
       'services/kit/test/pagination.test.ts',
       'services/kit/test/rateLimitKey.test.ts',
+      'services/kit/test/http-conventions.test.ts',
       'services/kit/test/instrument.test.ts',
       'services/kit/test/faults.test.ts',
       'services/course/test/http-edges.test.ts',
@@ -72,6 +73,41 @@ export const areas = [
  * @type {{ file: string; line: number; mutator: string; replacement: string; why: string }[]}
  */
 export const equivalentMutants = [
+  {
+    file: "services/kit/src/http/clientAddress.ts",
+    line: 45,
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    why: "with no bad hop the header is rewritten as its own hops joined by \", \", which proxy-addr reads the same",
+  },
+  {
+    file: "services/kit/src/http/clientAddress.ts",
+    line: 47,
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    why: "an empty X-Forwarded-For instead of none: proxy-addr takes the socket peer either way",
+  },
+  {
+    file: "services/kit/src/http/clientAddress.ts",
+    line: 47,
+    mutator: "EqualityOperator",
+    replacement: "believable.length >= 0",
+    why: "an empty X-Forwarded-For instead of none: proxy-addr takes the socket peer either way",
+  },
+  {
+    file: "services/kit/src/http/errors.ts",
+    line: 67,
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    why: "an undefined status fails `status >= 400` anyway; the check is there for the type",
+  },
+  {
+    file: "services/kit/src/http/hostHeader.ts",
+    line: 12,
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    why: "Node's HTTP/1 server only parses HTTP/1.x (and refuses HTTP/2's preface), so the major version is always 1",
+  },
   {
     file: 'services/kit/src/http/rateLimit.ts',
     line: 55,

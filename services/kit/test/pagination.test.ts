@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../src/http/errors.js';
-import { decodeCursor, encodeCursor, keysetPage, listQuery, maxCursorLength } from '../src/http/pagination.js';
+import { decodeCursor, encodeCursor, keysetPage, keysetParams, listQuery, maxCursorLength } from '../src/http/pagination.js';
 
 const courses = { list: 'courses' };
 const ofTeacher = (id: string) => ({ list: 'teacher_courses', scope: id });
@@ -131,5 +131,47 @@ describe('keysetPage', () => {
     const page = keysetPage(rows, 3, courses, (r) => r);
     expect(page.rows).toEqual(rows.slice(0, 3));
     expect(decodeCursor(courses, page.nextCursor!)).toEqual(rows[2]);
+  });
+});
+
+describe('cursor edges', () => {
+  it('encodes the id in lower case, so an upper-case id pages like its lower-case spelling', () => {
+    const upper = { at: position.at, id: position.id.toUpperCase() };
+    expect(encodeCursor(courses, upper)).toBe(encodeCursor(courses, position));
+    expect(decodeCursor(courses, encodeCursor(courses, upper))).toEqual(position);
+  });
+
+  it('takes the first and last millisecond of years 1-9999 and nothing outside them', () => {
+    const first = Date.parse('0001-01-01T00:00:00.000Z');
+    const last = Date.parse('9999-12-31T23:59:59.999Z');
+    expect(decodeCursor(courses, forge(courses, [first, position.id]))?.at.getTime()).toBe(first);
+    expect(decodeCursor(courses, forge(courses, [last, position.id]))?.at.getTime()).toBe(last);
+    expectRejected(() => decodeCursor(courses, forge(courses, [first - 1, position.id])));
+    expectRejected(() => decodeCursor(courses, forge(courses, [last + 1, position.id])));
+  });
+
+  it('says why a cursor is refused', () => {
+    const reason = (cursor: string) => {
+      try {
+        decodeCursor(courses, cursor);
+      } catch (err) {
+        return (err as HttpError).details?.[0]?.message;
+      }
+      return undefined;
+    };
+    const cursor = encodeCursor(courses, position);
+    expect(reason('a'.repeat(maxCursorLength + 1))).toBe(`must be at most ${maxCursorLength} characters`);
+    expect(reason('no-dot')).toBe('must be the nextCursor of a previous page');
+    expect(reason(encodeCursor({ list: 'teachers' }, position))).toBe('is not a cursor of this list (altered, or from another list)');
+    // Correctly tagged, but its payload is no JSON.
+    const notJson = Buffer.from('not json').toString('base64url');
+    const tag = createHash('sha256').update(JSON.stringify(['courses', '', notJson])).digest('base64url').slice(0, 16);
+    expect(reason(`${notJson}.${tag}`)).toBe('must be the nextCursor of a previous page');
+    expect(reason(forge(courses, [1.5, position.id]))).toBe('names no valid position');
+    expect(reason(cursor)).toBeUndefined();
+  });
+
+  it('gives the placeholders of a prepared page query the position', () => {
+    expect(keysetParams(position)).toEqual({ afterAt: position.at.toISOString(), afterId: position.id });
   });
 });

@@ -80,10 +80,6 @@ function fromFrameworkError(err: { type?: unknown; status?: unknown; message?: u
  */
 export const overloadedRetryAfterSeconds = 1;
 
-export function isDependencyError(err: unknown): err is HttpError {
-  return err instanceof HttpError && err.code === 'dependency_unavailable';
-}
-
 /** The last middleware: turns anything thrown into the JSON error body; never an HTML page or a stack. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {

@@ -36,7 +36,11 @@ const singleHeader = (value: string | string[] | undefined) => (Array.isArray(va
 /** The X-Request-Id of a raw request head, when it holds exactly one complete such line. */
 function requestIdInRawHead(raw: Buffer | undefined): string | undefined {
   if (!raw) return undefined;
-  const head = raw.toString('latin1').split('\r\n\r\n', 1)[0]!;
+  // The head up to its last line's CRLF, so an id on that line counts as complete; a head cut short (the
+  // chunk a header overflow failed on) ends mid-line, and that line is left out.
+  const text = raw.toString('latin1');
+  const headEnd = text.indexOf('\r\n\r\n');
+  const head = headEnd === -1 ? text : text.slice(0, headEnd + 2);
   const values = [...head.matchAll(/\r\nx-request-id:[ \t]*([^\r\n]*?)[ \t]*(?=\r\n)/gi)].map((m) => m[1]);
   return values.length === 1 ? values[0] : undefined;
 }
