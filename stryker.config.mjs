@@ -38,6 +38,7 @@ export const areas = [
     mutate: ['services/teacher/src/courseClient.ts', 'services/teacher/src/deadline.ts'],
     testFiles: [
       'services/teacher/test/courseClient.test.ts',
+      'services/teacher/test/deadline.test.ts',
       'services/teacher/test/resilience.test.ts',
       'services/teacher/test/breaker.test.ts',
       'services/teacher/test/assignments.test.ts',
@@ -58,7 +59,9 @@ export const areas = [
     testFiles: [
       'cdk8s/test/delivery.test.ts',
       'cdk8s/test/delivery-gateway-metrics.test.ts',
+      'cdk8s/test/delivery-analysis-gates.test.ts',
       'cdk8s/test/policy.test.ts',
+      'cdk8s/test/network-profiles.test.ts',
       'cdk8s/test/gateway.test.ts',
       'cdk8s/test/trusted-proxies.test.ts',
       'scripts/test/canary-analysis.test.ts',
@@ -73,6 +76,20 @@ export const areas = [
  * @type {{ file: string; line: number; mutator: string; replacement: string; why: string }[]}
  */
 export const equivalentMutants = [
+  {
+    file: "cdk8s/src/networking/policies.ts",
+    line: 24,
+    mutator: "BooleanLiteral",
+    replacement: "false",
+    why: "peerJson tells peers apart by key ('world' in peer), never by value; the Peer type only admits true",
+  },
+  {
+    file: "cdk8s/src/networking/policies.ts",
+    line: 25,
+    mutator: "BooleanLiteral",
+    replacement: "false",
+    why: "peerJson tells peers apart by key ('anyNamespace' in peer), never by value; the Peer type only admits true",
+  },
   {
     file: "services/kit/src/http/clientAddress.ts",
     line: 45,

@@ -20,14 +20,9 @@ export class Deadline {
   }
 }
 
-/** Waits `ms`, or less if the deadline passes first. */
+/**
+ * Waits `ms`, or less if the deadline passes first. The timer alone ends the wait by the deadline: its
+ * signal cannot abort any earlier (it is set after `endsAt`), so there is no need to listen to it.
+ */
 export const sleepWithin = (ms: number, deadline: Deadline): Promise<void> =>
-  new Promise((resolve) => {
-    const timer = setTimeout(done, Math.min(ms, deadline.remainingMs));
-    deadline.signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      deadline.signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
+  new Promise((resolve) => setTimeout(resolve, Math.min(ms, deadline.remainingMs)));

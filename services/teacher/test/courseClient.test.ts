@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger, createMetrics, memoryLogStream, requestContext } from '@courseops/kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CourseClient, type BreakerSettings } from '../src/courseClient.js';
-import { metricValue } from './harness.js';
+import { eventually, metricValue } from './harness.js';
 
 /**
  * The course client against small real HTTP servers that answer what a test needs (errors, delays,
@@ -22,6 +22,8 @@ const course = {
 interface TestServer {
   url: string;
   requests: IncomingMessage[];
+  /** How many requests the caller gave up on (closed the connection) before they got an answer. */
+  abandoned: () => number;
   close: () => Promise<void>;
 }
 
@@ -32,18 +34,26 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-/** A loopback server answering each request with `answer(n)` (n counts from 0); `undefined` never answers. */
+/**
+ * A loopback server answering each request with `answer(n)` (n counts from 0): a body as JSON, a string
+ * as it is; `undefined` never answers.
+ */
 async function serve(answer: (n: number, req: IncomingMessage) => [number, unknown, Record<string, string>?] | undefined): Promise<TestServer> {
   const requests: IncomingMessage[] = [];
+  let abandoned = 0;
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+    res.on('close', () => {
+      if (!res.writableFinished) abandoned++;
+    });
     const reply = answer(requests.push(req) - 1, req);
     if (!reply) return;
-    res.writeHead(reply[0], { 'content-type': 'application/json', ...reply[2] }).end(JSON.stringify(reply[1]));
+    res.writeHead(reply[0], { 'content-type': 'application/json', ...reply[2] }).end(typeof reply[1] === 'string' ? reply[1] : JSON.stringify(reply[1]));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const running = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
+    abandoned: () => abandoned,
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r());
@@ -54,13 +64,28 @@ async function serve(answer: (n: number, req: IncomingMessage) => [number, unkno
   return running;
 }
 
-function client(url: string, options: { timeoutMs?: number; breaker?: Partial<BreakerSettings> } = {}) {
+function client(url: string, options: { timeoutMs?: number; retryDelaysMs?: number[]; breaker?: Partial<BreakerSettings> } = {}) {
   const metrics = createMetrics();
-  const logger = createLogger({ service: 'teacher', version: 'test', level: 'error', stream: memoryLogStream() });
-  const created = new CourseClient({ baseUrl: url, timeoutMs: options.timeoutMs ?? 1000, metrics, logger, retryDelaysMs: [10, 20], ...(options.breaker ? { breaker: options.breaker } : {}) });
+  const logs = memoryLogStream();
+  const logger = createLogger({ service: 'teacher', version: 'test', level: 'info', stream: logs });
+  const created = new CourseClient({
+    baseUrl: url,
+    timeoutMs: options.timeoutMs ?? 1000,
+    metrics,
+    logger,
+    retryDelaysMs: options.retryDelaysMs ?? [10, 20],
+    ...(options.breaker ? { breaker: options.breaker } : {}),
+  });
   clients.push(created);
   const metric = async (name: string, labels: Record<string, string>) => metricValue(await metrics.registry.metrics(), name, labels);
-  return { courses: created, metric };
+  return { courses: created, metric, logs };
+}
+
+/** Runs `run` and measures how long it took, in ms. */
+async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const result = await run();
+  return [result, performance.now() - start];
 }
 
 describe('course client', () => {
@@ -96,6 +121,38 @@ describe('course client', () => {
     expect(await courses.getCourses([course.id])).toEqual({ status: 'rate_limited', retryAfterSeconds: 17 });
     expect(server.requests).toHaveLength(6);
     expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(0);
+  });
+
+  it.each([
+    ['no Retry-After', undefined, 1],
+    ['Retry-After: 0', '0', 1],
+    ['an HTTP-date', 'Wed, 21 Oct 2015 07:28:00 GMT', 1],
+    ['seconds with a unit', '12s', 1],
+    ['seconds after text', 'in 12', 1],
+    ['more than nine digits', '1234567890', 1],
+    ['nine digits', '123456789', 123456789],
+  ] as const)('reads the wait of a 429 with %s', async (_name, header, seconds) => {
+    const server = await serve(() => [429, { error: { code: 'rate_limited' } }, header === undefined ? {} : ({ 'retry-after': header } as Record<string, string>)]);
+    const { courses } = client(server.url);
+    expect(await courses.getCourse(course.id)).toEqual({ status: 'rate_limited', retryAfterSeconds: seconds });
+  });
+
+  it('retries a 500 and a 502, even with Retry-After (only a 503 with it sheds load)', async () => {
+    for (const [status, headers] of [[500, {}], [502, { 'retry-after': '1' }]] as [number, Record<string, string>][]) {
+      const server = await serve(() => [status, {}, headers]);
+      const { courses } = client(server.url);
+      expect(await courses.getCourse(course.id)).toEqual({ status: 'unavailable', reason: `course service answered HTTP ${status}` });
+      expect(server.requests).toHaveLength(3);
+    }
+  });
+
+  it('takes an answer that is not JSON as no course, without a retry', async () => {
+    const server = await serve(() => [200, '<html>proxy error</html>']);
+    const { courses, metric } = client(server.url);
+    expect(await courses.getCourse(course.id)).toEqual({ status: 'unavailable', reason: 'course service answered with something that is not a course' });
+    expect(await courses.getCourses([course.id])).toEqual({ status: 'unavailable', reason: 'course service answered with something that is not a list of courses' });
+    expect(server.requests).toHaveLength(2);
+    expect(await metric('http_client_requests_total', { target: 'course', status_code: '200' })).toBe(2);
   });
 
   it('gets the course when a retry succeeds', async () => {
@@ -153,13 +210,58 @@ describe('course client', () => {
     expect(await courses.getCourses([course.id])).toEqual({ status: 'answered', courses: new Map([[course.id, course]]) });
     expect(server.requests).toHaveLength(3);
 
+    // An attempt alone may wait a second here: only the lookup's deadline (300 ms) can end it in time.
     const silent = await serve(() => undefined);
-    const slow = client(silent.url, { timeoutMs: 300 });
-    const start = performance.now();
-    expect(await slow.courses.getCourses([course.id, other.id])).toMatchObject({ status: 'unavailable' });
-    const elapsed = performance.now() - start;
+    const slow = client(silent.url, { timeoutMs: 300, breaker: { timeoutMs: 1000 } });
+    const [lookup, elapsed] = await timed(() => slow.courses.getCourses([course.id, other.id]));
+    expect(lookup).toMatchObject({ status: 'unavailable' });
     expect(elapsed).toBeGreaterThanOrEqual(280);
-    expect(elapsed).toBeLessThan(450);
+    expect(elapsed).toBeLessThan(600);
+    // The deadline left no room for a retry, and it aborted the request: the course service is not left holding it.
+    expect(silent.requests).toHaveLength(1);
+    await eventually(async () => expect(silent.abandoned()).toBe(1), 300, 10);
+  });
+
+  it('retries an attempt that timed out, aborting it, within the deadline', async () => {
+    const server = await serve((n) => (n === 0 ? undefined : [200, course]));
+    const { courses, metric } = client(server.url, { timeoutMs: 1500, breaker: { timeoutMs: 150 } });
+    const [lookup, elapsed] = await timed(() => courses.getCourse(course.id));
+    expect(lookup).toEqual({ status: 'found', course });
+    expect(server.requests).toHaveLength(2);
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(1000);
+    // The timed-out attempt ended (was aborted) then, not at the deadline.
+    await eventually(async () => expect(await metric('http_client_requests_total', { target: 'course', status_code: 'error' })).toBe(1), 300, 10);
+    expect(await metric('http_client_requests_total', { target: 'course', status_code: '200' })).toBe(1);
+  });
+
+  it('starts no attempt once the deadline has passed, however many retries are left', async () => {
+    const silent = await serve(() => undefined);
+    // Each attempt times out after 150 ms; the deadline (400 ms) cuts the third one short.
+    const { courses, metric } = client(silent.url, { timeoutMs: 400, retryDelaysMs: [10, 10, 10, 10, 10, 10], breaker: { timeoutMs: 150 } });
+    const [lookup, elapsed] = await timed(() => courses.getCourse(course.id));
+    const attempts = (await metric('http_client_requests_total', { target: 'course', status_code: 'error' })) ?? 0;
+    expect(lookup).toMatchObject({ status: 'unavailable' });
+    expect(elapsed).toBeGreaterThanOrEqual(380);
+    expect(elapsed).toBeLessThan(600);
+    // Three fit in 400 ms (two if the machine is slow); the rest of the retries must not be spent on an expired deadline.
+    expect(attempts).toBeLessThanOrEqual(3);
+    await eventually(async () => expect(await metric('http_client_requests_total', { target: 'course', status_code: 'error' })).toBeGreaterThanOrEqual(2), 300, 10);
+    // Every attempt that reached the course service was aborted there.
+    await eventually(async () => expect(silent.abandoned()).toBe(silent.requests.length), 300, 10);
+  });
+
+  it('does not start a retry whose pause the deadline leaves no room for', async () => {
+    const server = await serve(() => [503, { error: 'busy' }]);
+    const { courses } = client(server.url, { timeoutMs: 400, retryDelaysMs: [1000] });
+    const [lookup, elapsed] = await timed(() => courses.getCourse(course.id));
+    expect(lookup).toEqual({ status: 'unavailable', reason: 'course service answered HTTP 503' });
+    expect(elapsed).toBeLessThan(300);
+    expect(server.requests).toHaveLength(1);
+    // With room for the pause, it does retry.
+    const roomy = client(server.url, { timeoutMs: 400, retryDelaysMs: [30] });
+    expect(await roomy.courses.getCourse(course.id)).toMatchObject({ status: 'unavailable' });
+    expect(server.requests).toHaveLength(3);
   });
 
   it.each([
@@ -190,9 +292,13 @@ describe('course client', () => {
   it('opens after failures, fails fast while open, and closes after a successful trial', async () => {
     let healthy = false;
     const server = await serve(() => (healthy ? [200, course] : [500, {}]));
-    const { courses, metric } = client(server.url, { breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 200 } });
+    const { courses, metric, logs } = client(server.url, { breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 200 } });
+    const breakerLogs = () => logs.lines.filter((l) => String(l['event.action']).startsWith('circuit_')).map((l) => [l['log.level'], l['event.action'], l.message]);
+    expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(0);
     await courses.getCourse(course.id);
     expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(2);
+    expect(breakerLogs()).toEqual([['warn', 'circuit_open', 'circuit breaker to the course service opened']]);
+    expect(logs.lines.find((l) => l['event.action'] === 'circuit_open')).toMatchObject({ 'service.target.name': 'course' });
     const sent = server.requests.length;
     expect(await courses.getCourse(course.id)).toMatchObject({ status: 'unavailable', reason: 'EOPENBREAKER' });
     expect(server.requests).toHaveLength(sent);
@@ -202,6 +308,10 @@ describe('course client', () => {
     expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(1);
     expect(await courses.getCourse(course.id)).toEqual({ status: 'found', course });
     expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(0);
+    expect(breakerLogs().slice(1)).toEqual([
+      ['info', 'circuit_half_open', 'circuit breaker to the course service half-open, trying again'],
+      ['info', 'circuit_close', 'circuit breaker to the course service closed'],
+    ]);
   });
 
   it('probes the course service readiness outside the breaker', async () => {
@@ -210,5 +320,24 @@ describe('course client', () => {
     await expect(courses.probe()).rejects.toThrow('HTTP 503');
     await server.close();
     await expect(courses.probe()).rejects.toThrow(/unreachable: .*ECONNREFUSED/);
+  });
+
+  it('passes the readiness probe on a 200 from /readyz', async () => {
+    const server = await serve((_n, req) => (req.url === '/readyz' ? [200, { status: 'ready' }] : [500, {}]));
+    const { courses, metric } = client(`${server.url}//`);
+    await expect(courses.probe()).resolves.toBeUndefined();
+    expect(server.requests.map((r) => r.url)).toEqual(['/readyz']);
+    // Probes are not traffic.
+    expect(await metric('http_client_requests_total', { target: 'course', status_code: '200' })).toBeUndefined();
+  });
+
+  it('gives up a readiness probe that gets no answer within the client timeout', async () => {
+    const silent = await serve(() => undefined);
+    const { courses } = client(silent.url, { timeoutMs: 200 });
+    const [outcome, elapsed] = await timed(() => courses.probe().then(() => 'ready', (err: Error) => err.message));
+    expect(outcome).toMatch(/^course service unreachable: .*timeout/);
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(700);
+    await eventually(async () => expect(silent.abandoned()).toBe(1), 300, 10);
   });
 });
