@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTool, TOOL_BUILD_TIMEOUT_MS } from '../../scripts/box/build.js';
 import { ANALYSIS_ARGS, ANALYSIS_WINDOW, CANARY_HASH_LABEL, canaryMetrics, withArgs } from '../src/delivery/analysis.js';
-import { CANARY_WEIGHTS, STEP_PAUSE } from '../src/delivery/strategy.js';
+import { CANARY_WEIGHTS, canaryStrategy, gatewayTrafficRouting, STEP_PAUSE } from '../src/delivery/strategy.js';
 import { PROMETHEUS_URL } from '../src/delivery/templates.js';
 import { gatewayApiPlugin } from '../src/helm/releases/argo-rollouts.js';
 import { serviceNames } from '../src/microservice/mixin.js';
@@ -101,6 +101,54 @@ describe.each(services.map((s) => s.name))('canary delivery of %s', (service) =>
       expect(m.failureCondition).toMatch(/^len\(result\) > 0 && result\[0\] [<>] [\d.]+$/);
     }
   });
+
+  it("keeps the Rollout's pods available: no pod below the replicas, a quarter more while the canary starts", () => {
+    const strategy = canary as Canary & { maxUnavailable: number; maxSurge: string };
+    expect(strategy.maxUnavailable).toBe(0);
+    expect(strategy.maxSurge).toBe('25%');
+  });
+
+  it('measures twice 30 s apart at each gate and every minute in the background, with the limits that abort', () => {
+    type Measured = Metric & { interval: string; consecutiveErrorLimit: number; provider: { prometheus: { timeout: number } } };
+    const metricsOf = (name: string) => (find('AnalysisTemplate', namespace, name) as K8sObject & { spec: { metrics: Measured[] } }).spec.metrics;
+    for (const m of metricsOf(`${service}-canary`)) {
+      // One failed measurement aborts; Prometheus unreachable twice in a row is an error, and aborts too.
+      expect([m.count, m.interval, m.failureLimit, m.consecutiveErrorLimit], m.name).toEqual([2, '30s', 0, 2]);
+      expect(m.provider.prometheus.timeout).toBe(10);
+    }
+    for (const m of metricsOf(`${service}-canary-background`)) {
+      // Runs until the rollout ends (no count); the second failed measurement aborts, or three errors in a row.
+      expect([m.count, m.interval, m.failureLimit, m.consecutiveErrorLimit], m.name).toEqual([undefined, '1m', 1, 3]);
+      expect(m.provider.prometheus.timeout).toBe(10);
+    }
+  });
+
+  it("labels both AnalysisTemplates as the service's delivery objects", () => {
+    for (const name of [`${service}-canary`, `${service}-canary-background`]) {
+      const labels = find('AnalysisTemplate', namespace, name)!.metadata.labels;
+      expect(labels, name).toEqual({ ...rollout.metadata.labels, 'app.kubernetes.io/component': 'delivery' });
+    }
+  });
+
+  it("queries the same expressions in both templates, each with this service's canary arguments only", () => {
+    const queries = (name: string) => Object.fromEntries((find('AnalysisTemplate', namespace, name) as K8sObject & { spec: { metrics: Metric[] } }).spec.metrics.map((m) => [m.name, m.provider.prometheus.query]));
+    const gated = queries(`${service}-canary`);
+    expect(queries(`${service}-canary-background`)).toEqual({ 'success-ratio': gated['success-ratio'], 'gateway-success-ratio': gated['gateway-success-ratio'], 'latency-p95': gated['latency-p95'] });
+    expect(Object.values(gated)).toEqual(canaryMetrics().map((m) => m.query));
+  });
+});
+
+describe('canary strategy without a public route', () => {
+  const props = { service: 'worker', namespace: 'courseops', names: serviceNames('worker'), publicRoute: false };
+
+  it('has no traffic routing: the canary gets its share by pod count, with the same steps and analyses', () => {
+    const withRoute = canaryStrategy({ ...props, publicRoute: true }).canary!;
+    const without = canaryStrategy(props).canary!;
+    expect(withRoute.trafficRouting).toEqual(gatewayTrafficRouting(props));
+    expect(without).not.toHaveProperty('trafficRouting');
+    const { trafficRouting: _routing, ...rest } = withRoute;
+    expect(without).toEqual(rest);
+  });
 });
 
 describe('canary analysis queries', () => {
@@ -135,6 +183,11 @@ describe('canary analysis queries', () => {
 });
 
 describe('network path of the analysis', () => {
+  it("queries the Prometheus Operator's governing Service, prometheus-operated, on Prometheus' web port 9090", () => {
+    const url = new URL(PROMETHEUS_URL);
+    expect([url.protocol, url.hostname, url.port]).toEqual(['http:', 'prometheus-operated.monitoring.svc.cluster.local', '9090']);
+  });
+
   it('lets the Argo Rollouts controller reach Prometheus, and nothing else reach it on 9090 except the gateway', () => {
     const policies = ofKind(objects, 'NetworkPolicy').filter((p) => p.metadata.namespace === 'monitoring');
     type Rule = { from?: { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: { matchLabels?: Record<string, string> } }[]; ports?: { port: number }[] };

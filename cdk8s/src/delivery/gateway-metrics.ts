@@ -39,7 +39,7 @@ export function traefikBackendPattern(namespace: string, service: string): strin
  * otherwise the target's `service` label (Traefik's Kubernetes Service) wins and Traefik's arrives as
  * `exported_service`, and this selector is empty.
  */
-export function traefikBackendRequests(namespace: string, service: string, extraMatchers = ''): string {
+export function traefikBackendRequests(namespace: string, service: string, extraMatchers: string): string {
   return `traefik_service_requests_total{service=~"${traefikBackendPattern(namespace, service)}"${extraMatchers}}`;
 }
 

@@ -1,7 +1,7 @@
 import { METRICS_SERVER_PORT } from '../helm/releases/metrics-server.js';
 import { traefikEntryPoints } from '../helm/releases/traefik.js';
 import type { PlatformConfig } from '../config.js';
-import { ns, type NamespaceKey } from '../namespaces.js';
+import type { NamespaceKey } from '../namespaces.js';
 import { peers } from './peers.js';
 import { ANY_NAMESPACE, API_SERVER_RULE, WORLD, type PolicyRule } from './policies.js';
 
@@ -110,8 +110,6 @@ const baseProfiles: Record<NamespaceKey, NamespaceNetworkProfile> = {
   logging: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },
   loggingAgents: { sameNamespace: false, prometheusScrape: false, ingress: [], egress: [] },
 };
-
-export const namespaceOf = (key: NamespaceKey): string => ns[key].name;
 
 /** The profiles for a config: with an ACME issuer, cert-manager also talks to Let's Encrypt. */
 export function profilesFor(config: Pick<PlatformConfig, 'tls'>): Record<NamespaceKey, NamespaceNetworkProfile> {
