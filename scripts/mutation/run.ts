@@ -7,6 +7,8 @@
  * - inputs unchanged since the committed baseline: nothing to mutate; the gate reads the baseline;
  * - inputs changed: Stryker runs incrementally, testing only the mutants in changed code and those a
  *   changed test file covers, and reuses the rest (how CI stays in budget);
+ * - no baseline yet: an area is run only when named (its first run tests every mutant, which is long);
+ *   `npm test` names none, and says which areas are not gated yet;
  * - `--force`: every mutant again (after a change outside the inputs, such as a helper the tests use);
  * - `--mutate FILE[:LINES]` (with one area): only those mutants, from scratch, into reports/mutation/ and
  *   never into the baseline; for working on one file's survivors. STRYKER_CONCURRENCY=N sets Stryker's workers.
@@ -81,6 +83,12 @@ async function main() {
   if (narrowTo && chosen.length !== 1) throw new Error('--mutate works within one area: name it');
   let failed = false;
   for (const area of chosen) {
+    // A first run of an area is a long one (every mutant, on a 2-core machine up to hours): it happens
+    // when the area is named, never unasked inside `npm test`.
+    if (named.length === 0 && !existsSync(resultsFile(area, false))) {
+      console.log(`\n== mutation area ${area.name}: NO BASELINE YET, not gated; make one with \`npm run test:mutation -- ${area.name}\` and commit it`);
+      continue;
+    }
     const started = Date.now();
     const how = await runArea(area, force, narrowTo);
     const report = JSON.parse(readFileSync(resultsFile(area, narrowTo !== undefined), 'utf8')) as MutationReport;
