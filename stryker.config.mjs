@@ -51,6 +51,8 @@ export const areas = [
       'services/status/test/alerts.test.ts',
       'services/status/test/alertTimes.test.ts',
       'services/status/test/database-loss.test.ts',
+      'services/status/test/recordAlerts.test.ts',
+      'services/status/test/report.test.ts',
     ],
   },
   {
@@ -76,6 +78,20 @@ export const areas = [
  * @type {{ file: string; line: number; mutator: string; replacement: string; why: string }[]}
  */
 export const equivalentMutants = [
+  {
+    file: "services/status/src/alerts.ts",
+    line: 102,
+    mutator: "ObjectLiteral",
+    replacement: "{}",
+    why: "an untargeted ON CONFLICT DO NOTHING also covers the primary key, a fresh random UUID: the open-fingerprint index is the only conflict either way",
+  },
+  {
+    file: "services/status/src/report.ts",
+    line: 50,
+    mutator: "EqualityOperator",
+    replacement: "serviceStates.indexOf(s) >= serviceStates.indexOf(worst)",
+    why: "on equal ranks it keeps the other of two equal states: the same value",
+  },
   {
     file: "cdk8s/src/networking/policies.ts",
     line: 24,

@@ -21,6 +21,8 @@ export interface StatusOptions {
   alertWebhookToken?: string | undefined;
   /** MAX_OPEN_INCIDENTS; default 500. */
   maxOpenIncidents?: number;
+  /** How long a computed report is served again while nothing was recorded; default 5 s (tests shorten it). */
+  reportMaxAgeMs?: number;
 }
 
 export interface StatusService extends BuiltService {
@@ -36,7 +38,7 @@ export async function createStatusService(settings: ServiceSettings, options: St
   let parts: Pick<StatusService, 'prober' | 'reporter' | 'database'> | undefined;
   const service = await buildService({ name: 'status', version, schema, migrationsFolder }, settings, ({ database, metrics, logger }) => {
     const maxOpenIncidents = options.maxOpenIncidents ?? defaultMaxOpenIncidents;
-    const reporter = new StatusReporter(database, options.targets);
+    const reporter = new StatusReporter(database, options.targets, options.reportMaxAgeMs);
     const counters = createStatusMetrics(metrics);
     const prober = new Prober(
       {
