@@ -76,7 +76,7 @@ async function main() {
   const mutateAt = args.indexOf('--mutate');
   const narrowTo = mutateAt >= 0 ? args[mutateAt + 1] : undefined;
   if (mutateAt >= 0 && !narrowTo) throw new Error('--mutate needs a file (path[:lines])');
-  const named = args.filter((a, i) => !a.startsWith('--') && i !== mutateAt + 1);
+  const named = args.filter((a, i) => !a.startsWith('--') && (mutateAt < 0 || i !== mutateAt + 1));
   const unknown = named.filter((n) => !areas.some((a) => a.name === n));
   if (unknown.length > 0) throw new Error(`no mutation area ${unknown.join(', ')}; the areas are ${areas.map((a) => a.name).join(', ')}`);
   const chosen = named.length > 0 ? areas.filter((a) => named.includes(a.name)) : areas;
