@@ -1,7 +1,20 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../src/http/errors.js';
-import { decodeCursor, encodeCursor, keysetPage, keysetParams, listQuery, maxCursorLength } from '../src/http/pagination.js';
+import { PgDialect, pgTable, timestamp, uuid as uuidColumn } from 'drizzle-orm/pg-core';
+import { z } from 'zod';
+import {
+  decodeCursor,
+  encodeCursor,
+  itemsSchema,
+  keysetAfter,
+  keysetAfterPlaceholders,
+  keysetPage,
+  keysetParams,
+  listQuery,
+  maxCursorLength,
+  pageSchema,
+} from '../src/http/pagination.js';
 
 const courses = { list: 'courses' };
 const ofTeacher = (id: string) => ({ list: 'teacher_courses', scope: id });
@@ -173,5 +186,64 @@ describe('cursor edges', () => {
 
   it('gives the placeholders of a prepared page query the position', () => {
     expect(keysetParams(position)).toEqual({ afterAt: position.at.toISOString(), afterId: position.id });
+  });
+});
+
+describe('what a client is told, and what the SQL says', () => {
+  const issues = (query: Record<string, unknown>) => listQuery.safeParse(query).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+  it("names the cursor's and the offset's problems in words a client can act on", () => {
+    expect(issues({ cursor: ['a.b', 'a.b'] })).toEqual(['cursor: must be given once, as the nextCursor of a previous page']);
+    expect(issues({ cursor: `${'a'.repeat(maxCursorLength)}.b` })).toEqual([`cursor: must be at most ${maxCursorLength} characters`]);
+    expect(issues({ cursor: 'a b.c' })).toEqual(['cursor: must be the nextCursor of a previous page']);
+    expect(issues({ offset: '20' })).toEqual(['offset: offset pages were replaced by keyset pages: pass the nextCursor of the previous page as ?cursor=']);
+  });
+
+  it('takes a cursor only whole: nothing before or after its two base64url parts', () => {
+    expect(listQuery.safeParse({ cursor: 'abc.def' }).success).toBe(true);
+    for (const cursor of ['!abc.def', 'abc.def!', 'abc.def.', '.abc.def']) expect(listQuery.safeParse({ cursor }).success, cursor).toBe(false);
+  });
+
+  it('keeps query keys it does not know (other filters of the route)', () => {
+    expect(listQuery.parse({ teacher: 'x' })).toEqual({ limit: 20, teacher: 'x' });
+  });
+
+  it('refuses a cursor of more than the longest length, and reads one of exactly that length', () => {
+    const reason = (cursor: string) => {
+      try {
+        decodeCursor(courses, cursor);
+      } catch (err) {
+        return (err as HttpError).details?.[0]?.message;
+      }
+      return undefined;
+    };
+    const cut = `${'A'.repeat(maxCursorLength - 3)}.B`;
+    expect(cut.length).toBe(maxCursorLength - 1);
+    expect(reason(`${cut}C`)).toBe('is not a cursor of this list (altered, or from another list)');
+    expect(reason(`${cut}CD`)).toBe(`must be at most ${maxCursorLength} characters`);
+  });
+
+  it('refuses a position whose id only contains a uuid', () => {
+    for (const id of [`x${position.id}`, `${position.id}x`]) expectRejected(() => decodeCursor(courses, forge(courses, [0, id])));
+  });
+
+  it('describes a page and a batch of items', () => {
+    const page = pageSchema(z.number());
+    expect(page.parse({ items: [1, 2], nextCursor: null })).toEqual({ items: [1, 2], nextCursor: null });
+    expect(page.safeParse({ items: [1] }).success).toBe(false);
+    expect(page.safeParse({ items: ['1'], nextCursor: 'a.b' }).success).toBe(false);
+    const batch = itemsSchema(z.number());
+    expect(batch.parse({ items: [3] })).toEqual({ items: [3] });
+    expect(batch.safeParse({ items: ['3'] }).success).toBe(false);
+  });
+
+  it('compares (at, id) as one row value against the position, typed, as SQL and as a prepared statement', () => {
+    const table = pgTable('t', { at: timestamp('at', { precision: 3 }), id: uuidColumn('id') });
+    const dialect = new PgDialect();
+    expect(dialect.sqlToQuery(keysetAfter(table.at, table.id, position))).toMatchObject({
+      sql: '("t"."at", "t"."id") > ($1::timestamptz, $2::uuid)',
+      params: [position.at.toISOString(), position.id],
+    });
+    expect(dialect.sqlToQuery(keysetAfterPlaceholders(table.at, table.id)).sql).toBe('("t"."at", "t"."id") > ($1::timestamptz, $2::uuid)');
   });
 });
