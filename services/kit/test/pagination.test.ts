@@ -37,6 +37,16 @@ function expectRejected(run: () => unknown): void {
   expect(error.details?.map((d) => d.path)).toEqual(['query.cursor']);
 }
 
+/** Why a cursor of the courses list is refused (the detail's message), or undefined when it is taken. */
+function reason(cursor: string): string | undefined {
+  try {
+    decodeCursor(courses, cursor);
+  } catch (err) {
+    return (err as HttpError).details?.[0]?.message;
+  }
+  return undefined;
+}
+
 /** A cursor with a correct tag over an arbitrary payload: what anyone can forge, since there is no secret. */
 const forge = (owner: { list: string; scope?: string }, payload: unknown) => {
   const text = Buffer.from(JSON.stringify(payload)).toString('base64url');
@@ -164,14 +174,6 @@ describe('cursor edges', () => {
   });
 
   it('says why a cursor is refused', () => {
-    const reason = (cursor: string) => {
-      try {
-        decodeCursor(courses, cursor);
-      } catch (err) {
-        return (err as HttpError).details?.[0]?.message;
-      }
-      return undefined;
-    };
     const cursor = encodeCursor(courses, position);
     expect(reason('a'.repeat(maxCursorLength + 1))).toBe(`must be at most ${maxCursorLength} characters`);
     expect(reason('no-dot')).toBe('must be the nextCursor of a previous page');
@@ -209,14 +211,6 @@ describe('what a client is told, and what the SQL says', () => {
   });
 
   it('refuses a cursor of more than the longest length, and reads one of exactly that length', () => {
-    const reason = (cursor: string) => {
-      try {
-        decodeCursor(courses, cursor);
-      } catch (err) {
-        return (err as HttpError).details?.[0]?.message;
-      }
-      return undefined;
-    };
     const cut = `${'A'.repeat(maxCursorLength - 3)}.B`;
     expect(cut.length).toBe(maxCursorLength - 1);
     expect(reason(`${cut}C`)).toBe('is not a cursor of this list (altered, or from another list)');
