@@ -42,12 +42,17 @@ command -v go >/dev/null 2>&1 || { echo "the box is built with Go (1.26): instal
 phase "npm ci"
 npm ci --no-audit --no-fund
 
+# Every vitest run also writes a JSON report; the command ends on one plain line that sums them.
+reports=$(mktemp -d)
+vitest_run() { npx vitest run --reporter=default --reporter=json --outputFile.json="$reports/run-$((++runs)).json" "$@"; }
+runs=0
+
 if [ $# -gt 0 ]; then
   # Some tests by name: build what the box needs first, then run them as asked.
   phase "box programs (Go builds, cached by version)"
   npx tsx scripts/box/build.ts
   phase "tests: $*"
-  npx vitest run "$@"
+  vitest_run "$@"
 else
   # The box's Go builds (about half an hour on a fresh 2-core machine, a second when cached) run at low
   # priority beside the typecheck, Prometheus and Alertmanager first. Cached, every test then runs in one
@@ -71,14 +76,14 @@ else
   if ! kill -0 "$build_pid" 2>/dev/null; then
     box_built
     phase "tests"
-    npx vitest run
+    vitest_run
   else
     phase "tests outside the box (the box programs still building)"
-    npx vitest run --exclude 'scripts/test/box.test.ts' --exclude 'scripts/test/box-zones.test.ts' --exclude '**/node_modules/**'
+    vitest_run --exclude 'scripts/test/box.test.ts' --exclude 'scripts/test/box-zones.test.ts' --exclude '**/node_modules/**'
     phase "waiting for the box programs"
     box_built
     phase "tests in the box"
-    npx vitest run scripts/test/box.test.ts scripts/test/box-zones.test.ts
+    vitest_run scripts/test/box.test.ts scripts/test/box-zones.test.ts
   fi
   # After every test (Stryker mutates the sources in place): the per-file mutation-score gate. Only what
   # changed since the committed baselines is mutated (README "Mutation testing").
@@ -87,3 +92,4 @@ else
 fi
 phase ""
 echo "== total: $((SECONDS - started)) s"
+npx tsx scripts/testing/summary.ts "$reports"/*.json
