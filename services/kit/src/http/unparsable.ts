@@ -12,9 +12,10 @@ import { keepOrMakeRequestId, requestIdHeader } from './requestId.js';
 export function answerUnparsableRequest(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
   // More bytes after the bad ones hit the failed parser again: answered once, the connection just drains.
   if (answered.has(socket)) return;
-  // The client is gone, or an answer to an earlier request on this connection is already on its way.
+  // The client is gone (a reset socket is destroyed before its error is emitted, so ECONNRESET needs no
+  // test of its own), or an answer to an earlier request on this connection is already on its way.
   const answering = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
-  if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
+  if (!socket.writable || answering?.headersSent) {
     socket.destroy();
     return;
   }
@@ -47,18 +48,26 @@ function requestIdInRawHead(raw: Buffer | undefined): string | undefined {
 
 const answered = new WeakSet<Duplex>();
 
+/** How long a connection answered here may go on sending before it is closed. */
+export const drainLimitMs = 5000;
+
 /** Writes a JSON error answer straight on a connection express never saw, then closes it. */
 function answerOnSocket(socket: Duplex, code: ErrorCode, message: string, requestId: string): void {
   answered.add(socket);
   const status = errorStatus[code];
   const body = JSON.stringify({ error: { code, message, requestId } });
-  // Read and drop whatever else the client sends, so closing does not reset the answer away.
-  socket.on('error', () => socket.destroy());
+  // Read and drop whatever else the client sends, so closing does not reset the answer away. A client
+  // may still reset the connection; a socket destroys itself on error, so ignoring it is enough (Node
+  // leaves no error listener on a CONNECT socket, and an unheard error would stop the process).
+  socket.on('error', ignoreError);
   socket.resume();
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
-  setTimeout(() => socket.destroy(), 5000).unref();
+  // A client that never stops sending is not drained for ever.
+  setTimeout(() => socket.destroy(), drainLimitMs).unref();
 }
+
+function ignoreError(): void {}
