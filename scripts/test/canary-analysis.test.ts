@@ -39,7 +39,9 @@ describe('canary analysis against a real Prometheus scraping a stable and canary
   const running: { service: BuiltService; http: RunningApp }[] = [];
   const urls = {} as Record<Instance, string>;
   let stack: LocalStack;
-  const metrics = canaryMetrics().filter((m) => !m.clusterOnly);
+  // Built in each test, not while the file loads: mutation testing then knows which test reads which
+  // part of them, and tries a changed query on the running Prometheus instead of starting it again.
+  const localMetrics = () => canaryMetrics().filter((m) => !m.clusterOnly);
 
   const query = async (q: string): Promise<number[]> => {
     const res = await fetch(`${stack.prometheusUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
@@ -106,7 +108,7 @@ describe('canary analysis against a real Prometheus scraping a stable and canary
   });
 
   it('passes a healthy canary: every gated metric holds', async () => {
-    for (const m of metrics) {
+    for (const m of localMetrics()) {
       const result = await measure(m, 'healthy');
       expect(holds(m.successCondition, result), `${m.name} = ${JSON.stringify(result)} against ${m.successCondition}`).toBe(true);
       if (m.failureCondition) expect(holds(m.failureCondition, result), `${m.name} background`).toBe(false);
@@ -114,26 +116,26 @@ describe('canary analysis against a real Prometheus scraping a stable and canary
   });
 
   it('fails a canary with FAULT_RATE=0.2 on its success ratio, in the gated and the background analysis', async () => {
-    const successRatio = metrics.find((m) => m.name === 'success-ratio')!;
+    const successRatio = localMetrics().find((m) => m.name === 'success-ratio')!;
     const result = await measure(successRatio, 'faulty');
     expect(result[0]).toBeGreaterThan(0.6);
     expect(result[0]).toBeLessThan(0.95);
     expect(holds(successRatio.successCondition, result)).toBe(false);
     expect(holds(successRatio.failureCondition!, result)).toBe(true);
     // It did get traffic: the no-data guard alone would not have stopped it.
-    const traffic = metrics.find((m) => m.name === 'canary-traffic')!;
+    const traffic = localMetrics().find((m) => m.name === 'canary-traffic')!;
     expect(holds(traffic.successCondition, await measure(traffic, 'faulty'))).toBe(true);
   });
 
   it('fails a canary that got no user traffic (only probes): no data never passes the gate', async () => {
-    const verdicts = await Promise.all(metrics.map(async (m) => [m.name, holds(m.successCondition, await measure(m, 'idle'))] as const));
+    const verdicts = await Promise.all(localMetrics().map(async (m) => [m.name, holds(m.successCondition, await measure(m, 'idle'))] as const));
     expect(Object.fromEntries(verdicts)).toEqual({ 'canary-traffic': false, 'success-ratio': false, 'latency-p95': false });
     // ...but in the background analysis a quiet canary is not a failure.
-    for (const m of metrics.filter((x) => x.failureCondition)) expect(holds(m.failureCondition!, await measure(m, 'idle')), m.name).toBe(false);
+    for (const m of localMetrics().filter((x) => x.failureCondition)) expect(holds(m.failureCondition!, await measure(m, 'idle')), m.name).toBe(false);
   });
 
   it(`measures only the canary: the stable instance's traffic is not counted for it (window ${ANALYSIS_WINDOW})`, async () => {
-    const traffic = metrics.find((m) => m.name === 'canary-traffic')!;
+    const traffic = localMetrics().find((m) => m.name === 'canary-traffic')!;
     const [stable, healthy] = [await measure(traffic, 'stable'), await measure(traffic, 'healthy')];
     expect(stable[0]).toBeGreaterThan(healthy[0]! * 2);
   });
