@@ -52,7 +52,8 @@ function staticMutantFiles(vitest, perTest) {
 
 /**
  * The dry run happens in one of Stryker's workers and mutants run in all of them: the dry-run worker leaves
- * the map here (in Stryker's temporary directory, cleaned after the run), the others read it at their first mutant.
+ * the map here (in Stryker's temporary directory, which git ignores), the others read it at their first mutant.
+ * Stryker starts no mutant before the dry run has finished, so a map left by an earlier run is never read.
  */
 const staticFilesRecord = () => path.resolve('.stryker-tmp', 'static-mutant-files.json');
 
