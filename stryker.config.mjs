@@ -78,6 +78,34 @@ export const areas = [
  */
 export const equivalentMutants = [
   {
+    file: "services/teacher/src/courseClient.ts",
+    line: 80,
+    mutator: "StringLiteral",
+    replacement: "``",
+    why: "a CourseRateLimited's message is never read: it becomes { status: 'rate_limited', retryAfterSeconds }",
+  },
+  {
+    file: "services/teacher/src/courseClient.ts",
+    line: 226,
+    mutator: "StringLiteral",
+    replacement: "``",
+    why: "a CourseMissing's message is never read: it becomes { status: 'missing' }",
+  },
+  {
+    file: "services/teacher/src/courseClient.ts",
+    line: 225,
+    mutator: "OptionalChaining",
+    replacement: "res.body.cancel",
+    why: "fetch gives every answer a body but 101, 204, 205 and 304 (null-body statuses), so a 404's body is never null",
+  },
+  {
+    file: "services/teacher/src/courseClient.ts",
+    line: 229,
+    mutator: "OptionalChaining",
+    replacement: "res.body.cancel",
+    why: "fetch gives every answer a body but 101, 204, 205 and 304 (null-body statuses), so a 429's body is never null",
+  },
+  {
     file: "services/status/src/alerts.ts",
     line: 102,
     mutator: "ObjectLiteral",

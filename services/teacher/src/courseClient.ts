@@ -175,7 +175,7 @@ export class CourseClient {
         if (err instanceof CourseRateLimited) return { status: 'rate_limited', retryAfterSeconds: err.retryAfterSeconds };
         const delay = this.retryDelaysMs[attempt];
         if (delay === undefined || !isRetryable(err) || deadline.remainingMs <= delay) {
-          return { status: 'unavailable', reason: describe(err) };
+          return { status: 'unavailable', reason: reasonOf(err) };
         }
         await sleepWithin(delay, deadline);
       }
@@ -191,7 +191,7 @@ export class CourseClient {
     try {
       res = await fetch(`${this.baseUrl}/readyz`, { signal: AbortSignal.timeout(Math.min(this.timeoutMs, 1000)) });
     } catch (err) {
-      throw new Error(`course service unreachable: ${describe(err)}`, { cause: err });
+      throw new Error(`course service unreachable: ${reasonOf(err)}`, { cause: err });
     }
     await res.body?.cancel();
     if (res.status !== 200) throw new Error(`course service not ready: HTTP ${res.status}`);
@@ -218,7 +218,7 @@ export class CourseClient {
       try {
         res = await fetch(`${this.baseUrl}${path}`, { headers: { accept: 'application/json', ...onBehalfOf }, signal });
       } catch (err) {
-        throw new CourseCallFailed(`no answer from the course service: ${describe(err)}`, true, { cause: err });
+        throw new CourseCallFailed(`no answer from the course service: ${reasonOf(err)}`, true, { cause: err });
       }
       statusCode = String(res.status);
       if (res.status === 404) {
@@ -264,9 +264,12 @@ export class CourseClient {
   }
 }
 
-/** Retry-After as delta-seconds (what express-rate-limit sends); anything else counts as 1 s. */
+/**
+ * Retry-After as delta-seconds (what express-rate-limit sends); anything else counts as 1 s. fetch keeps
+ * white space after a header value, which Number() ignores and the pattern must not see.
+ */
 function retryAfterSeconds(header: string | null): number {
-  const seconds = header !== null && /^\d{1,9}$/.test(header.trim()) ? Number(header.trim()) : 1;
+  const seconds = header !== null && /^\d{1,9}$/.test(header.trim()) ? Number(header) : 1;
   return Math.max(1, seconds);
 }
 
@@ -276,8 +279,11 @@ function isRetryable(err: unknown): boolean {
   return (err as { code?: unknown }).code === 'ETIMEDOUT';
 }
 
-/** A short reason for logs and errors: undici hides the errno (ECONNREFUSED…) in `cause`. */
-function describe(err: unknown): string {
+/**
+ * A short reason for logs and errors: undici hides the errno (ECONNREFUSED…) in `cause`, so each level of
+ * the cause chain (four at most) gives its code, else its message, each named once.
+ */
+export function reasonOf(err: unknown): string {
   if (err instanceof CourseCallFailed) return err.message;
   const parts: string[] = [];
   for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {

@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, createMetrics, memoryLogStream, requestContext } from '@courseops/kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CourseClient, type BreakerSettings } from '../src/courseClient.js';
+import { CourseClient, reasonOf, type BreakerSettings } from '../src/courseClient.js';
 import { eventually, metricValue } from './harness.js';
 
 /**
@@ -108,9 +108,13 @@ describe('course client', () => {
 
   it('does not retry a course service that sheds load (503 with Retry-After), but counts it for the breaker', async () => {
     const server = await serve(() => [503, { error: { code: 'overloaded' } }, { 'retry-after': '1' }]);
+    // A breaker that stays closed, so only the retry decision can keep a second request from going out.
+    const patient = client(server.url);
+    expect(await patient.courses.getCourse(course.id)).toEqual({ status: 'unavailable', reason: 'course service answered HTTP 503' });
+    expect(server.requests).toHaveLength(1);
     const { courses, metric } = client(server.url, { breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 } });
     expect(await courses.getCourse(course.id)).toMatchObject({ status: 'unavailable' });
-    expect(server.requests).toHaveLength(1);
+    expect(server.requests).toHaveLength(2);
     expect(await metric('circuit_breaker_state', { target: 'course' })).toBe(2);
   });
 
@@ -131,6 +135,7 @@ describe('course client', () => {
     ['seconds after text', 'in 12', 1],
     ['more than nine digits', '1234567890', 1],
     ['nine digits', '123456789', 123456789],
+    ['white space around the seconds', '  12 ', 12],
   ] as const)('reads the wait of a 429 with %s', async (_name, header, seconds) => {
     const server = await serve(() => [429, { error: { code: 'rate_limited' } }, header === undefined ? {} : ({ 'retry-after': header } as Record<string, string>)]);
     const { courses } = client(server.url);
@@ -184,8 +189,30 @@ describe('course client', () => {
     const server = await serve(() => [200, course]);
     await server.close();
     const { courses, metric } = client(server.url);
-    expect(await courses.getCourse(course.id)).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('ECONNREFUSED') });
+    // undici's "fetch failed", then the errno its cause carries.
+    expect(await courses.getCourse(course.id)).toEqual({ status: 'unavailable', reason: 'no answer from the course service: fetch failed: ECONNREFUSED' });
     expect(await metric('http_client_requests_total', { target: 'course', status_code: 'error' })).toBe(3);
+  });
+
+  it('takes a 204 (an answer with no body at all) as no course, without a retry', async () => {
+    const server = await serve(() => [204, '']);
+    const { courses } = client(server.url);
+    expect(await courses.getCourse(course.id)).toEqual({ status: 'unavailable', reason: 'course service answered HTTP 204' });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('answers a batched lookup the course service has no route for (404) as unavailable, not as no courses', async () => {
+    const server = await serve(() => [404, { error: { code: 'not_found' } }]);
+    const { courses } = client(server.url);
+    expect(await courses.getCourses([course.id])).toEqual({ status: 'unavailable', reason: 'course service answered HTTP 404 to a batched lookup' });
+  });
+
+  it('calls the course service no more once closed', async () => {
+    const server = await serve(() => [200, course]);
+    const { courses } = client(server.url);
+    courses.close();
+    expect(await courses.getCourse(course.id)).toEqual({ status: 'unavailable', reason: 'ESHUTDOWN' });
+    expect(server.requests).toHaveLength(0);
   });
 
   const other = { ...course, id: '6f1c2a9e-2222-4222-8333-944455556666', title: 'Compilers' };
@@ -319,7 +346,16 @@ describe('course client', () => {
     const { courses } = client(server.url);
     await expect(courses.probe()).rejects.toThrow('HTTP 503');
     await server.close();
-    await expect(courses.probe()).rejects.toThrow(/unreachable: .*ECONNREFUSED/);
+    const unreachable = await courses.probe().then(() => undefined, (err: Error) => err);
+    expect(unreachable?.message).toBe('course service unreachable: fetch failed: ECONNREFUSED');
+    // The fetch error itself stays at hand for the readiness log.
+    expect(unreachable?.cause).toBeInstanceOf(TypeError);
+  });
+
+  it('fails the readiness probe on any answer but a 200, one without a body included', async () => {
+    const server = await serve((_n, req) => (req.url === '/readyz' ? [204, ''] : [200, course]));
+    const { courses } = client(server.url);
+    await expect(courses.probe()).rejects.toThrow('course service not ready: HTTP 204');
   });
 
   it('passes the readiness probe on a 200 from /readyz', async () => {
@@ -339,5 +375,29 @@ describe('course client', () => {
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(700);
     await eventually(async () => expect(silent.abandoned()).toBe(1), 300, 10);
+  });
+});
+
+describe('the reason a lookup failed', () => {
+  const withCause = (message: string, cause?: unknown, code?: string) => Object.assign(new Error(message, { cause }), code ? { code } : {});
+
+  it('names each level of the cause chain by its code, else its message, joined outermost first', () => {
+    expect(reasonOf(withCause('fetch failed', withCause('connect ECONNREFUSED 127.0.0.1:1', undefined, 'ECONNREFUSED')))).toBe('fetch failed: ECONNREFUSED');
+  });
+
+  it('names a reason once however often the chain repeats it', () => {
+    expect(reasonOf(withCause('fetch failed', withCause('reset', withCause('reset again', undefined, 'ECONNRESET'), 'ECONNRESET')))).toBe('fetch failed: ECONNRESET');
+  });
+
+  it('reads at most four levels of causes', () => {
+    const chain = ['one', 'two', 'three', 'four', 'five'].reduceRight<unknown>((cause, message) => withCause(message, cause), undefined);
+    expect(reasonOf(chain)).toBe('one: two: three: four');
+  });
+
+  it('skips a level with neither code nor message, and says what was thrown when no level has one', () => {
+    expect(reasonOf(withCause('', withCause('inner')))).toBe('inner');
+    expect(reasonOf({ code: 42, message: 7 })).toBe('[object Object]');
+    expect(reasonOf('a plain string')).toBe('a plain string');
+    expect(reasonOf(undefined)).toBe('undefined');
   });
 });
