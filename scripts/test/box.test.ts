@@ -1176,11 +1176,13 @@ describe('H. logs: the real ECK operator reconciles our Elasticsearch, Kibana, L
    */
   const createdTwiceByCacheLag = (t: string) => {
     const m = /Reconciler error:? .*?(statefulsets|services|secrets|configmaps|daemonsets|deployments)\.?(apps)? "([^"]+)" already exists/.exec(t);
-    if (!m) return false;
-    const [, resource, , name] = m;
-    const owner = ['Elasticsearch', 'Kibana', 'Logstash', 'Beat'].flatMap(objectsOf).find((o) => name!.startsWith(`${o.metadata.name}-`));
+    return m !== null && ourEckObjectExists(m[1]!, m[3]!, (owner) => m[3]!.startsWith(`${owner}-`));
+  };
+  /** Whether `resource` `name` exists now in the namespace of the ECK object it is named for (`namedFor` an owner's name). */
+  const ourEckObjectExists = (resource: string, name: string, namedFor: (owner: string) => boolean) => {
+    const owner = ['Elasticsearch', 'Kibana', 'Logstash', 'Beat'].flatMap(objectsOf).find((o) => namedFor(o.metadata.name));
     if (!owner) return false;
-    return kubectlJson<{ items: Obj[] }>(state, ['get', resource!, '-n', owner.metadata.namespace!]).items.some((o) => o.metadata.name === name);
+    return kubectlJson<{ items: Obj[] }>(state, ['get', resource, '-n', owner.metadata.namespace!]).items.some((o) => o.metadata.name === name);
   };
   /**
    * An update that lost a race with another writer of the same object (optimistic concurrency, as the API
@@ -1189,11 +1191,8 @@ describe('H. logs: the real ECK operator reconciles our Elasticsearch, Kibana, L
    */
   const updateConflictRetried = (t: string) => {
     const m = /Operation cannot be fulfilled on (persistentvolumeclaims|statefulsets\.apps|services|secrets|configmaps|daemonsets\.apps|deployments\.apps|pods) "([^"]+)": the object has been modified/.exec(t);
-    if (!m) return false;
-    const [, resource, name] = m;
-    const owner = ['Elasticsearch', 'Kibana', 'Logstash', 'Beat'].flatMap(objectsOf).find((o) => name!.startsWith(`${o.metadata.name}-`) || name!.includes(`-${o.metadata.name}-`));
-    if (!owner) return false;
-    return kubectlJson<{ items: Obj[] }>(state, ['get', resource!, '-n', owner.metadata.namespace!]).items.some((o) => o.metadata.name === name);
+    // A claim is named after its volume claim template, then the owner (elasticsearch-data-<name>-es-…).
+    return m !== null && ourEckObjectExists(m[1]!, m[2]!, (owner) => m[2]!.startsWith(`${owner}-`) || m[2]!.includes(`-${owner}-`));
   };
   /** Every error the box lets pass, and why. */
   const eckAllowList: { why: string; test: (text: string) => boolean }[] = [
