@@ -92,4 +92,7 @@ else
 fi
 phase ""
 echo "== total: $((SECONDS - started)) s"
-npx tsx scripts/testing/summary.ts "$reports"/*.json
+summary_status=0
+npx tsx scripts/testing/summary.ts "$reports"/*.json || summary_status=$?
+rm -rf "$reports"
+exit "$summary_status"
