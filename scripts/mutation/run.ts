@@ -24,6 +24,12 @@ import strykerConfig, { areas, belowThreshold, equivalentMutants, THRESHOLD } fr
 import { formatScores, gateProblems, scoreReport, type MutationReport } from './score.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The default options as written, read before any run: Stryker loads the same config module and merges
+ * each run's options (mutate, testFiles…) into its default export (ConfigReader's deepMerge), so after one
+ * area has run, that object would give the next area's hash the previous area's files.
+ */
+const optionsAsWritten = JSON.stringify(strykerConfig);
 const baselineDir = path.join(root, 'scripts/mutation/baseline');
 const rel = (p: string) => path.relative(root, p);
 
@@ -40,7 +46,7 @@ function filesOf(area: Area, patterns: string[], what: string): string[] {
 /** The hash of everything the area's results depend on, as Stryker's incremental mode sees it. */
 function inputsKey(area: Area): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ area, strykerConfig, plugin: readFileSync(path.join(root, 'scripts/mutation/vitest-crash-killed.mjs'), 'utf8') }));
+  hash.update(JSON.stringify({ area, strykerConfig: JSON.parse(optionsAsWritten), plugin: readFileSync(path.join(root, 'scripts/mutation/vitest-crash-killed.mjs'), 'utf8') }));
   for (const file of [...filesOf(area, area.mutate, 'mutate'), ...filesOf(area, area.testFiles, 'test file')]) {
     hash.update(`\0${file}\0`).update(readFileSync(path.join(root, file)));
   }
